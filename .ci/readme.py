@@ -18,7 +18,8 @@ def render(nb):
         if code: parts.append(f'```python\n{code}\n```')
         out = ''.join(''.join(o.get('text', '')) if o.get('output_type') == 'stream'
                       else ''.join(o.get('data', {}).get('text/plain', '')) for o in c.get('outputs', []))
-        out = re.sub(r'\x1b\[[0-9;]*m', '', out).strip('\n')
+        out = re.sub(r'\x1b\[[0-9;]*m', '', out)
+        out = '\n'.join(l.split('\r')[-1] for l in out.split('\n')).strip('\n')  # progress bars: keep what a terminal shows last
         if out: parts.append(f'```\n{out}\n```')
     return '<!-- generated from nbs/index.ipynb by .ci/readme.py: edit the notebook, not this file -->\n\n' + '\n\n'.join(parts) + '\n'
 
@@ -26,5 +27,5 @@ if __name__ == '__main__':
     txt = render(json.loads((root/'nbs'/'index.ipynb').read_text()))
     readme = root/'README.md'
     if '--check' in sys.argv:
-        if not readme.exists() or readme.read_text() != txt: sys.exit('README.md is out of date: run python .ci/readme.py')
-    else: readme.write_text(txt)
+        if not readme.exists() or readme.read_bytes() != txt.encode('utf-8'): sys.exit('README.md is out of date: run python .ci/readme.py')
+    else: readme.write_bytes(txt.encode('utf-8'))
