@@ -19,7 +19,8 @@ def render(nb):
         out = ''.join(''.join(o.get('text', '')) if o.get('output_type') == 'stream'
                       else ''.join(o.get('data', {}).get('text/plain', '')) for o in c.get('outputs', []))
         out = re.sub(r'\x1b\[[0-9;]*m', '', out)
-        out = '\n'.join(l.split('\r')[-1] for l in out.split('\n')).strip('\n')  # progress bars: keep what a terminal shows last
+        out = '\n'.join(l.rstrip('\r').split('\r')[-1] for l in out.split('\n'))  # progress bars: keep what a terminal shows last
+        out = '\n'.join(l for l in out.split('\n') if 'Warning: ' not in l and l.strip() != 'warnings.warn(').strip('\n')  # library warnings
         if out: parts.append(f'```\n{out}\n```')
     return '<!-- generated from nbs/index.ipynb by .ci/readme.py: edit the notebook, not this file -->\n\n' + '\n\n'.join(parts) + '\n'
 
