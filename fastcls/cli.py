@@ -207,5 +207,5 @@ def fastcls_review(
     replace:bool=False, # replace the original label file (a timestamped backup is kept) instead of writing a corrected copy beside it
 ):
     "Apply a top-losses review: write the corrected labels next to the original and the list of excluded images"
-    try: r = apply_review(run, replace)
+    try: apply_review(run, replace)
     except (LabelError, FileNotFoundError) as e: raise CliError(f'fastcls_review: {e}') from e

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.basics import ifnone
-from fastcore.meta import delegates
 from fastai.data.block import DataBlock, CategoryBlock
 from fastai.data.transforms import ColReader
 from fastai.vision.data import ImageBlock

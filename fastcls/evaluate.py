@@ -9,7 +9,6 @@ from __future__ import annotations
 import os, tempfile
 from pathlib import Path
 import numpy as np, pandas as pd
-import matplotlib
 import matplotlib.pyplot as plt
 from sklearn import metrics as skm
 from .model import far_frr

@@ -12,7 +12,7 @@ import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
 from PIL import Image
 from fastcore.parallel import parallel
-from .labels import read_labels, check_images, summarize, image_files, LabelError
+from .labels import read_labels, check_images, summarize, image_files
 from .data import is_grey
 from .evaluate import save_fig, write_atomic
 
@@ -238,7 +238,7 @@ def _report_md(s, cc, it, dups, leaks):
         "## Mean image per class\n", f"![mean images]({f['mean_images']})\n", "## Samples\n", f"![samples]({f['samples']})\n",
         "## Image-label mapping\n", "Random images with the label read for them and its line in the label file: "
         "check a few against the label file.\n", f"![label check]({f['label_check']})\n",
-        f"## Duplicates in the labelled images\n", f"{s['n_duplicate_groups']} groups of images with the same pixels "
+        "## Duplicates in the labelled images\n", f"{s['n_duplicate_groups']} groups of images with the same pixels "
         f"({s['n_duplicate_images']} images; {s['n_conflicting_groups']} groups with conflicting labels).\n",
         _copies_md(dups, 'duplicates', 'duplicates.csv'), "## Leaks into the unlabelled images\n",
         f"{s['n_leaks']} unlabelled images are also labelled images.\n", _copies_md(leaks, 'leaks', 'leaks.csv')])

@@ -16,14 +16,14 @@ from fastcore.basics import store_attr, AttrDict
 from fastcore.meta import delegates
 from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.progress import ProgressCallback
-from fastai.learner import Recorder, load_learner
+from fastai.learner import Recorder
 from fastai.torch_core import set_seed, default_device
 from .datasets import make_digits
 from .labels import read_labels, check_images, summarize, summary_text, image_files, fingerprint, LabelError
 from .data import image_dataloaders, class_weights
 from .cache import cached_dataloaders
 from .model import create_learner
-from .evaluate import binary_report, report_text, save_fig, plot_history, predict_files, write_predictions, write_atomic
+from .evaluate import report_text, save_fig, plot_history, predict_files, write_predictions, write_atomic
 from .interpret import write_analysis
 
 # %% auto #0
