@@ -19,7 +19,7 @@ from fastai.torch_core import TensorCategory, default_device, defaults
 from fastai.vision.core import TensorImage, TensorImageBW
 from fastai.vision.augment import Resize
 from .labels import open_image
-from .data import label_file_block, check_split, auto_size, is_grey, BalancedDL, _check_sampler, _sampling
+from .data import label_file_block, check_split, auto_size, is_grey, BalancedDL, check_sampler, sampler_kwargs
 
 # %% auto #0
 __all__ = ['cache_key', 'build_cache', 'CachedDL', 'cached_dataloaders']
@@ -178,7 +178,7 @@ def cached_dataloaders(
     **kwargs # passed on to `Datasets.dataloaders`
 ):
     "`image_dataloaders` with each image decoded once into a cache: the same split, sampling, transforms and vocabulary"
-    _check_sampler(sampler)
+    check_sampler(sampler)
     check_split(df, valid_pct, bs)
     if size is None: size = auto_size(df, crop)
     if channels is None: channels = 1 if is_grey(df) else 3
@@ -188,6 +188,6 @@ def cached_dataloaders(
     cache = _cache_tensor(build_cache(df, size, crop, channels, cache_path, num_workers), device)
     ys = torch.tensor([dss.vocab.o2i[o] for o in df.label], device=cache.device)
     trn, val = (torch.tensor(o, dtype=torch.long, device=cache.device) for o in dss.splits)
-    dl_kwargs = [dict(cache=cache, rows=trn, ys=ys[trn], **_sampling(dss, sampler, strength, bs)), dict(cache=cache, rows=val, ys=ys[val])]
+    dl_kwargs = [dict(cache=cache, rows=trn, ys=ys[trn], **sampler_kwargs(dss, sampler, strength, bs)), dict(cache=cache, rows=val, ys=ys[val])]
     return dss.dataloaders(bs=bs, dl_type=CachedDL, dl_kwargs=dl_kwargs, after_item=dblock.item_tfms,
                            after_batch=dblock.batch_tfms, device=device, **kwargs)

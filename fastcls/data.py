@@ -17,12 +17,13 @@ from fastai.vision.augment import Resize, CropPad, aug_transforms
 from fastai.data.core import TfmdDL
 from fastai.callback.core import Callback
 from sklearn.model_selection import train_test_split
-from .labels import open_image, LabelError
+from .labels import open_image
+from .core import LabelError, ConfigError
 
 # %% auto #0
 __all__ = ['samplers', 'stratified_splitter', 'check_split', 'is_grey', 'auto_size', 'Image8', 'Image8BW', 'label_file_block',
-           'class_weights', 'undersample_counts', 'BalancedDL', 'ProgressiveSampling', 'image_dataloaders',
-           'class_balance']
+           'class_weights', 'undersample_counts', 'BalancedDL', 'ProgressiveSampling', 'check_sampler',
+           'sampler_kwargs', 'image_dataloaders', 'class_balance']
 
 # %% ../nbs/02_data.ipynb #93f52b19
 def stratified_splitter(
@@ -188,16 +189,16 @@ class ProgressiveSampling(Callback):
         self.sampler.strength = self.start + (self.end - self.start) * self.epoch / max(1, self.n_epoch - 1)
 
 # %% ../nbs/02_data.ipynb #f74ec561
-def _check_sampler(sampler, known=samplers):
+def check_sampler(sampler, known=samplers):
     "Refuse a sampler that is not one of `known`, naming those"
-    if sampler not in known: raise ValueError(f"Unknown sampler {sampler!r}: use {', '.join(map(repr, known))}")
+    if sampler not in known: raise ConfigError(f"Unknown sampler {sampler!r}: use {', '.join(map(repr, known))}")
 
-def _sampling(dss, sampler, strength, bs)->dict:
+def sampler_kwargs(dss, sampler, strength, bs)->dict:
     "The `BalancedDL` arguments for the training set of `dss`: class indices from the training split only"
     if sampler == 'shuffle': return {}
     targets = pd.Categorical(dss.train.items.label, categories=dss.vocab).codes
     if sampler == 'undersample' and (n := undersample_counts(np.bincount(targets), strength).sum()) < bs:
-        raise ValueError(f"undersampling leaves {n} training images per epoch, fewer than a batch of {bs}: use a smaller batch or strength")
+        raise ConfigError(f"undersampling leaves {n} training images per epoch, fewer than a batch of {bs}: use a smaller batch or strength")
     return dict(targets=targets, strength=strength, undersample=sampler == 'undersample')
 
 # %% ../nbs/02_data.ipynb #0508900d
@@ -216,14 +217,14 @@ def image_dataloaders(
     **kwargs # passed on to `Datasets.dataloaders`
 ):
     "fastai `DataLoaders` for a label table, with a stratified split and (by default) class-balanced sampling"
-    _check_sampler(sampler)
+    check_sampler(sampler)
     check_split(df, valid_pct, bs)
     size, channels = ifnone(size, auto_size(df, crop)), ifnone(channels, 1 if is_grey(df) else 3)
     vocab = sorted(df.label.unique())
     dblock = label_file_block(vocab, size, crop, channels, valid_pct, seed, aug)
     if num_workers is not None: kwargs['num_workers'] = num_workers
     dss = dblock.datasets(df)
-    return dss.dataloaders(bs=bs, dl_type=BalancedDL, dl_kwargs=[_sampling(dss, sampler, strength, bs), {}],
+    return dss.dataloaders(bs=bs, dl_type=BalancedDL, dl_kwargs=[sampler_kwargs(dss, sampler, strength, bs), {}],
                            after_item=dblock.item_tfms, after_batch=dblock.batch_tfms, **kwargs)
 
 # %% ../nbs/02_data.ipynb #cdb14464

@@ -14,15 +14,12 @@ from PIL import Image
 from fastcore.foundation import L
 from fastcore.parallel import parallel
 from fastai.data.transforms import image_extensions
+from .core import LabelError
 
 # %% auto #0
-__all__ = ['LabelError', 'image_files', 'check_classes', 'read_label_txt', 'read_label_csv', 'read_class_folders',
-           'exclude_files', 'read_labels', 'open_image', 'image_info', 'check_images', 'summarize', 'summary_text',
-           'fingerprint']
-
-# %% ../nbs/01_labels.ipynb #4a317a12
-class LabelError(ValueError):
-    "Images and labels that cannot be trained on, explained for a person"
+__all__ = ['file_columns', 'label_columns', 'image_files', 'check_classes', 'read_label_txt', 'pick_col', 'read_label_csv',
+           'read_class_folders', 'exclude_files', 'read_labels', 'open_image', 'image_info', 'check_images',
+           'summarize', 'summary_text', 'fingerprint']
 
 # %% ../nbs/01_labels.ipynb #0671e50f
 def image_files(
@@ -103,10 +100,10 @@ def read_label_txt(
     return check_classes(df, lpath)
 
 # %% ../nbs/01_labels.ipynb #36d33d26
-_file_cols = ('file', 'filename', 'fname', 'image', 'image_id', 'path', 'id')
-_label_cols = ('label', 'labels', 'class', 'target', 'y')
+file_columns = ('file', 'filename', 'fname', 'image', 'image_id', 'path', 'id')
+label_columns = ('label', 'labels', 'class', 'target', 'y')
 
-def _pick_col(df, col, cands, what, path):
+def pick_col(df, col, cands, what, path):
     "The column `col` of `df`, or the first of `cands` present when `col` is None"
     if col is not None:
         if col not in df.columns: raise LabelError(f"{path} has no column {col!r} (it has {', '.join(df.columns)})")
@@ -144,8 +141,8 @@ def read_label_csv(
     path = data/labels
     if not path.is_file(): raise LabelError(f"Label file {path} does not exist")
     raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    fcol = _pick_col(raw, file_col, _file_cols, 'file', path)
-    lcol = _pick_col(raw, label_col, _label_cols, 'label', path)
+    fcol = pick_col(raw, file_col, file_columns, 'file', path)
+    lcol = pick_col(raw, label_col, label_columns, 'label', path)
     if images is None: images = next((o for o in ('train', 'train_img', 'images') if (data/o).is_dir()), '.')
     folder = data/images
     if not folder.is_dir(): raise LabelError(f"Image folder {folder} does not exist")
