@@ -85,7 +85,7 @@ def main():
     from fastai.torch_core import default_device
     from fastcls.labels import read_labels
     from fastcls.cache import cached_dataloaders
-    from fastcls.model import create_learner
+    from fastcls.learner import create_learner
 
     device = default_device()
     data = Path(a.data) if a.data else make_data(Path(tempfile.gettempdir())/f'fastcls-bench-{a.n}-{a.img}', a.n, a.img)

@@ -6,7 +6,7 @@ Docs: https://fastcls.github.io/fastcls/cache.html.md"""
 
 # %% ../nbs/02a_cache.ipynb #86c57e3a
 from __future__ import annotations
-import hashlib, os, re, tempfile
+import gc, hashlib, os, re, tempfile
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from PIL import Image
@@ -15,7 +15,7 @@ from fastcore.meta import delegates
 from fastcore.parallel import parallel
 from fastcore.xtras import chunked
 from fastai.data.core import TfmdDL, Datasets
-from fastai.torch_core import TensorCategory, default_device, defaults
+from fastai.torch_core import TensorCategory, default_device, defaults, num_distrib
 from fastai.vision.core import TensorImage, TensorImageBW
 from fastai.vision.augment import Resize
 from .labels import open_image
@@ -78,7 +78,7 @@ def _write_npy(path, key, shape, fill):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _key_file(path).unlink(missing_ok=True)
-    tmp = path.with_name(path.name + '.tmp')
+    tmp = path.with_name(f'{path.name}.{os.getpid()}.tmp')  # one per process: processes of other machines may build the same file
     out = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=shape)
     fill(out)
     out.flush()
@@ -95,13 +95,13 @@ def build_cache(
     channels:int=3, # 1 (grey) or 3 (RGB)
     path=None, # `.npy` file to keep the cache in (and reuse while the images do not change); in memory when None
     n_threads:int=None, # decoding threads (all cores when None, 0 for none)
-    max_ram:float=0.5, # share of the available memory an in-memory cache may take; larger ones go to a temporary file
+    max_ram:float=0.5, # share of the available memory an in-memory cache may take; larger ones (and any under `accelerate launch`) go to a temporary file
     progress:bool=True, # show a progress bar
 )->np.ndarray:
     "Every image of `df` decoded once into a uint8 array (N, `channels`, `size`, `size`), as the per-item validation pipeline makes it"
     files = [str(f) for f in df.file]
     shape, key = (len(files), channels, size, size), cache_key(files, size, crop, channels)
-    if path is None and np.prod(shape) > max_ram * _free_ram(): path = Path(tempfile.gettempdir())/f'fastcls-cache-{key[:16]}.npy'
+    if path is None and (np.prod(shape) > max_ram * _free_ram() or num_distrib() > 1): path = Path(tempfile.gettempdir())/f'fastcls-cache-{key[:16]}.npy'
     def fill(out): return _fill(out, files, size, crop, 'L' if channels == 1 else 'RGB', n_threads, progress)
     if path is None: return fill(np.empty(shape, np.uint8))
     kf = _key_file(path)
@@ -156,7 +156,9 @@ def _cache_tensor(
 )->torch.Tensor:
     "The cache as a torch tensor, on the GPU when `device` is one with room for it (half its free memory), else sharing the array's memory"
     t, device = torch.from_numpy(cache), torch.device(ifnone(device, default_device()))
-    if device.type == 'cuda' and cache.nbytes < torch.cuda.mem_get_info(device)[0] / 2: t = t.to(device)
+    if device.type == 'cuda':
+        gc.collect(); torch.cuda.empty_cache()  # free what an earlier learner (a previous fold) left before measuring
+        if cache.nbytes < torch.cuda.mem_get_info(device)[0] / 2: t = t.to(device)
     return t
 
 # %% ../nbs/02a_cache.ipynb #2c06a0a3

@@ -7,21 +7,34 @@ Docs: https://fastcls.github.io/fastcls/distributed.html.md"""
 # %% ../nbs/05_distributed.ipynb #923620c8
 from __future__ import annotations
 import os
+from datetime import timedelta
 from contextlib import contextmanager, nullcontext
 import torch
 from fastcore.basics import patch
 from fastai.torch_core import num_distrib, rank_distrib, distrib_barrier
 from fastai.distributed import DistributedDL, teardown_distrib
+from accelerate.utils import DistributedDataParallelKwargs, parse_flag_from_env
+from timm.layers import convert_sync_batchnorm
+from .learner import unused_params
 
 # %% auto #0
-__all__ = ['join_process_group', 'from_rank0', 'this_process_only', 'rank0_first', 'distributed_context']
+__all__ = ['use_cuda', 'data_device', 'join_process_group', 'from_rank0', 'this_process_only', 'rank0_first',
+           'distributed_context']
 
 # %% ../nbs/05_distributed.ipynb #d8a8636a
+def use_cuda()->bool:
+    "Whether this process trains on a GPU: CUDA is available and `ACCELERATE_USE_CPU` does not ask for the CPU"
+    return torch.cuda.is_available() and not parse_flag_from_env('ACCELERATE_USE_CPU')
+
+def data_device():
+    "Device of the batches: fastai's default, or the CPU where CUDA is there but not to be used"
+    return None if use_cuda() or not torch.cuda.is_available() else torch.device('cpu')
+
 def join_process_group():
-    "Join the process group `accelerate launch` set up, when there is one: gloo on CPUs, nccl on GPUs"
+    "Join the process group `accelerate launch` set up, when there is one: gloo on CPUs, nccl on GPUs; the others may wait hours for rank 0's cache and lr finder"
     if num_distrib() > 1 and not torch.distributed.is_initialized():
         from accelerate import PartialState
-        PartialState(cpu=not torch.cuda.is_available())
+        PartialState(cpu=not use_cuda(), timeout=timedelta(hours=6))
 
 def from_rank0(obj):
     "`obj` as rank 0 has it, on every process"
@@ -49,9 +62,13 @@ def rank0_first():
     if not rank_distrib(): distrib_barrier()
 
 def distributed_context(learn):
-    "fastai's `distrib_ctx` under `accelerate launch`, else nothing; batch norm is synchronised on GPUs only (it has no CPU kernel)"
+    "fastai's `distrib_ctx` under `accelerate launch`, else nothing: on GPUs with timm's synchronised batch norm, telling DDP of parameters without gradient"
     if num_distrib() <= 1: return nullcontext()
-    return learn.distrib_ctx(sync_bn=torch.cuda.is_available(), cpu=not torch.cuda.is_available())
+    if use_cuda():  # batch norm is synchronised on GPUs only (it has no CPU kernel)
+        if learn.opt is None: learn.create_opt()  # fastai marks the batch norms to train while frozen as it creates the optimizer
+        learn.model = convert_sync_batchnorm(learn.model)  # timm's keeps the activation of `BatchNormAct2d`, and the same parameters
+    handlers = [DistributedDataParallelKwargs(find_unused_parameters=True)] if unused_params(learn.model, learn.dls.valid.one_batch()[0][:2]) else []
+    return learn.distrib_ctx(sync_bn=False, cpu=not use_cuda(), mixed_precision='no', kwargs_handlers=handlers)  # fastcls does mixed precision itself
 
 # %% ../nbs/05_distributed.ipynb #779fc515
 @patch

@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np, torch, timm
 from fastcore.basics import ifnone
+from fastcore.foundation import L
 from fastcore.meta import delegates
 from fastai.learner import Learner
-from fastai.losses import CrossEntropyLossFlat, FocalLossFlat
+from fastai.losses import BaseLoss, CrossEntropyLossFlat, FocalLoss, FocalLossFlat
 from fastai.data.transforms import Normalize
 from fastai.vision.core import PILImageBW
 from fastai.vision.learner import vision_learner
@@ -20,10 +21,21 @@ from .core import ConfigError, WeightsUnavailable, NotFound
 from .metrics import binary_metrics
 
 # %% auto #0
-__all__ = ['losses', 'make_loss', 'create_learner']
+__all__ = ['losses', 'make_loss', 'create_learner', 'unused_params']
 
 # %% ../nbs/03a_learner.ipynb #f58bc482
 losses = ('ce', 'weighted', 'focal')
+
+class _FocalLoss(FocalLoss):
+    "fastai's `FocalLoss` with its class weight a buffer, so that `.to(device)` moves it (fastai keeps a plain attribute, left on the CPU)"
+    def __init__(self, gamma=2.0, weight=None, reduction='mean'):
+        super().__init__(gamma, None, reduction)
+        del self.weight
+        self.register_buffer('weight', weight)
+
+class _FocalLossFlat(FocalLossFlat):
+    "fastai's `FocalLossFlat` computed by `_FocalLoss`"
+    def __init__(self, gamma=2.0, weight=None): BaseLoss.__init__(self, _FocalLoss, gamma=gamma, weight=weight, axis=-1)
 
 def make_loss(
     loss:str='ce', # 'ce' (cross-entropy), 'weighted' (class-weighted cross-entropy) or 'focal'
@@ -36,7 +48,7 @@ def make_loss(
     if loss == 'weighted':
         if w is None: raise ConfigError("loss='weighted' needs class weights")
         return CrossEntropyLossFlat(weight=w)
-    if loss == 'focal': return FocalLossFlat(gamma=gamma, weight=w)
+    if loss == 'focal': return _FocalLossFlat(gamma=gamma, weight=w)
     raise ConfigError(f"Unknown loss {loss!r}: use 'ce', 'weighted' or 'focal'")
 
 # %% ../nbs/03a_learner.ipynb #10bf7695
@@ -93,3 +105,20 @@ def create_learner(
             "or train from scratch on purpose (--no-pretrained, or pretrained=False).") from e
     _add_normalize(learn)
     return learn
+
+# %% ../nbs/03a_learner.ipynb #a3af0a42
+def unused_params(
+    model:torch.nn.Module, # the model, e.g. `learn.model`
+    xb:torch.Tensor, # a small batch of inputs
+)->L:
+    "Names of the parameters of `model` (trainable or frozen) that get no gradient from its outputs on `xb`"
+    names, ps = zip(*model.named_parameters())
+    req, modes = [p.requires_grad for p in ps], [m.training for m in model.modules()]
+    try:
+        model.eval()  # no batch-norm statistics updated, no dropout
+        for p in ps: p.requires_grad_(True)
+        with torch.enable_grad(): gs = torch.autograd.grad(model(xb.to(ps[0].device)).float().sum(), ps, allow_unused=True)
+    finally:
+        for p, r in zip(ps, req): p.requires_grad_(r)
+        for m, t in zip(model.modules(), modes): m.training = t
+    return L(n for n, g in zip(names, gs) if g is None)

@@ -11,7 +11,7 @@ __all__ = ['monitors', 'skipped_epoch', 'History', 'RunKeeper', 'train', 'train_
 import json, os, sys, time, platform, random, signal, threading
 from typing import Annotated
 from contextlib import contextmanager, nullcontext
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
@@ -31,7 +31,7 @@ from .learner import create_learner, losses
 from .metrics import report_text
 from .interpret import plot_history, write_analysis
 from .predict import predict_files, write_predictions
-from .distributed import join_process_group, from_rank0, this_process_only, rank0_first, distributed_context
+from .distributed import use_cuda, data_device, join_process_group, from_rank0, this_process_only, rank0_first, distributed_context
 
 # %% ../nbs/05a_train.ipynb #c511346f
 def skipped_epoch(cb)->bool:
@@ -58,29 +58,42 @@ def _monitor(monitor):
     return monitors[monitor]
 
 # %% ../nbs/05a_train.ipynb #371d4b41
-def _rng_state(): return dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), random=random.getstate())
+def _rng_state():
+    s = dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), random=random.getstate())
+    if use_cuda(): s['cuda'] = torch.cuda.get_rng_state()  # this process's GPU: augmentations on the GPU draw from it
+    return s
 
 def _set_rng_state(s):
     torch.set_rng_state(s['torch']); np.random.set_state(s['numpy']); random.setstate(s['random'])
+    if 'cuda' in s and use_cuda(): torch.cuda.set_rng_state(s['cuda'])
+
+def _rng_file(learn, rank=None)->Path:
+    "The random-number-generator states of process `rank` (this one when None) saved with the last epoch"
+    rank = rank_distrib() if rank is None else rank
+    return learn.path/learn.model_dir/(f'last_rng{rank}.pth' if rank else 'last_rng.pth')
 
 # %% ../nbs/05a_train.ipynb #98ae421b
 class RunKeeper(Callback):
     "Save the best model by `monitor` and the last epoch with everything needed to resume; stop early after `patience` epochs"
     order = Recorder.order + 2
-    def __init__(self, run, monitor='valid_loss', patience=0, phase='train', best=None, wait=0):
+    def __init__(self, run, monitor='valid_loss', patience=0, phase='train', best=None, wait=0, smooth=None):
         store_attr()
         self.metric, self.comp = _monitor(monitor)
         if best is None: self.best = np.inf if self.comp is np.less else -np.inf
-    def before_fit(self): self.idx = list(self.recorder.metric_names[1:]).index(self.metric)
+    def before_fit(self):
+        self.idx = list(self.recorder.metric_names[1:]).index(self.metric)
+        if self.smooth: self.recorder.smooth_loss.val, self.recorder.smooth_loss.count = torch.tensor(self.smooth[0]), self.smooth[1]  # a resumed fit's smoothed train_loss goes on
     def after_epoch(self):
         if skipped_epoch(self): return
         val = float(self.recorder.values[-1][self.idx])
         if self.comp(val, self.best): self.best, self.wait = val, 0; self.learn.save('best')
         else: self.wait += 1
         self.learn.save('last', with_opt=True)
+        torch.save(_rng_state(), _rng_file(self.learn))
         if not rank_distrib():
-            torch.save(_rng_state(), self.learn.path/self.learn.model_dir/'last_rng.pth')
-            write_atomic(Path(self.run)/'state.json', json.dumps(dict(phase=self.phase, epoch=self.epoch, n_epoch=self.n_epoch, best=self.best, wait=self.wait)))
+            sl = self.recorder.smooth_loss
+            write_atomic(Path(self.run)/'state.json', json.dumps(dict(phase=self.phase, epoch=self.epoch, n_epoch=self.n_epoch, best=self.best, wait=self.wait,
+                                                                      smooth=[float(sl.val), sl.count])))
         if from_rank0(bool(self.patience and self.wait >= self.patience)): raise CancelFitException
     def after_fit(self):
         if rank_distrib() or not (self.learn.path/self.learn.model_dir/'best.pth').exists(): return
@@ -167,8 +180,9 @@ def _fit(learn, run, phases, monitor, patience, state=None, cbs=()):
         if state:
             best, wait = state['best'], state['wait']
             learn.load('last', with_opt=True)
-            _set_rng_state(torch.load(learn.path/learn.model_dir/'last_rng.pth', weights_only=False))
-        keeper = RunKeeper(run, monitor, patience, phase, best, wait)
+            f = _rng_file(learn)
+            _set_rng_state(torch.load(f if f.exists() else _rng_file(learn, 0), weights_only=False))
+        keeper = RunKeeper(run, monitor, patience, phase, best, wait, state.get('smooth') if start else None)
         if start < n: learn.fit_one_cycle(n, lr, start_epoch=start, cbs=[History(run/'history.csv', phase), keeper, *cbs])
         best, wait, state = keeper.best, keeper.wait, None
     return best
@@ -268,11 +282,11 @@ def _train(data, labels, images, file_col, label_col, exclude, out, name, arch, 
     if state is None and not rank: (run/'history.csv').unlink(missing_ok=True)
     prog = sampler == 'progressive'
     dl_args = (df, size, crop, channels, bs, 'weighted' if prog else sampler, 0. if prog else strength, valid_pct, seed, aug, num_workers)
-    with rank0_first(): dls = cached_dataloaders(*dl_args, cache_path=cache_path) if cache else image_dataloaders(*dl_args)
+    with rank0_first(): dls = cached_dataloaders(*dl_args, cache_path=cache_path, device=data_device()) if cache else image_dataloaders(*dl_args, device=data_device())
     set_seed(seed, reproducible=True)
     learn = create_learner(dls, arch, pretrained and state is None, weights if state is None else None, loss,
                            class_weights(dls.train.items.label, dls.vocab), gamma, lin_ftrs, ps, path=run, model_dir='models', cbs=cbs)
-    if torch.cuda.is_available(): learn.to_fp16()
+    if use_cuda(): learn.to_fp16()
     if not progress: learn.remove_cb(ProgressCallback)
     if lr is None:
         with this_process_only(): lr = None if rank else _find_lr(learn, run)
@@ -280,9 +294,9 @@ def _train(data, labels, images, file_col, label_col, exclude, out, name, arch, 
     xb = learn.dls.valid.one_batch()[0]
     if not rank: write_atomic(run/'settings.json', json.dumps(dict(args=args, lr=lr, size=int(xb.shape[-1]), channels=int(xb.shape[1]),
         vocab=list(dls.vocab), n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), skipped=df.attrs.get('skipped', []),
-        data_fingerprint=fingerprint(df), device=str(default_device()), processes=max(1, num_distrib()), command=' '.join(sys.argv),
+        data_fingerprint=fingerprint(df), device=str(xb.device), processes=max(1, num_distrib()), command=' '.join(sys.argv),
         versions=_versions()), indent=2, default=str))
-    set_seed(seed, reproducible=True)
+    set_seed(seed + rank, reproducible=True)  # each process its own augmentations (the weights are rank 0's)
     phases = _phases(pretrained or weights is not None, freeze, freeze_epochs, epochs, lr)
     fit_cbs = [ProgressiveSampling(0., strength)] if prog else []
     with _interruptible(run), distributed_context(learn): best = _fit(learn, run, phases, monitor, patience, state, fit_cbs)
@@ -305,7 +319,9 @@ def train_demo(
 )->AttrDict:
     "Write a small real data set (scikit-learn's digits: 0 against the rest) and train on it from scratch"
     dest = Path(dest)
-    if not (dest/'label_train.txt').exists(): make_digits(dest, n=n)
+    join_process_group()
+    with rank0_first():  # under `accelerate launch`, rank 0 writes the data
+        if not (dest/'label_train.txt').exists(): make_digits(dest, n=n)
     if kwargs.get('weights') is None and kwargs.get('pretrained', True):
         print('--demo trains from scratch (pretrained=False): no download is needed for 32x32 digits; pass --weights FILE to start from pretrained weights')
         kwargs['pretrained'] = False
