@@ -100,7 +100,7 @@ def grid(
 def predict(
     model:str=None, # exported model (model.pkl), a run folder, or a cross-validation folder (the mean of its fold models)
     images:str=None, # folder of images to predict
-    models:Annotated[list, dict(nargs='+', metavar='MODEL')]=None, # more models to average with MODEL (an ensemble): model.pkl files, run folders or cross-validation folders
+    models:Annotated[list, dict(nargs='+', type=str, metavar='MODEL')]=None, # more models to average with MODEL (an ensemble): model.pkl files, run folders or cross-validation folders
     tta:bool=False, # test-time augmentation (fastai's Learner.tta) for each model
     out:str=None, # label file to write (default: IMAGES/../label_val.txt)
     csv:str=None, # CSV of file names and class probabilities (default: next to OUT, predictions.csv)
