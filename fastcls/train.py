@@ -31,6 +31,7 @@ from .learner import create_learner, losses
 from .metrics import report_text
 from .interpret import plot_history, write_analysis
 from .predict import predict_files, write_predictions
+from .shift import check_shift, shift_text, shift_md
 from .distributed import use_cuda, data_device, join_process_group, from_rank0, this_process_only, rank0_first, distributed_context
 
 # %% ../nbs/05a_train.ipynb #c511346f
@@ -197,15 +198,18 @@ def _finish(learn, run, pred_dir, pred_target, cbs=None):
     write_atomic(run/'valid_predictions.csv', pd.DataFrame({'file': list(vi.file), 'label': list(vi.label), 'target': targs.numpy(),
         **{f'prob_{v}': probs[:, i].float().numpy() for i, v in enumerate(learn.dls.vocab)}}).to_csv(index=False))
     with learn.removed_cbs(cbs or []): learn.export(run/'model.pkl')
-    n_pred = 0
+    n_pred, shift = 0, None
     if pred_dir is not None:
         files = image_files(pred_dir)
-        pdf = write_predictions(files, predict_files(learn, files), learn.dls.vocab, run/'label_val.txt', run/'predictions.csv')
+        new_probs = predict_files(learn, files)
+        pdf = write_predictions(files, new_probs, learn.dls.vocab, run/'label_val.txt', run/'predictions.csv')
         n_pred = len(pdf)
         try: write_atomic(pred_target, (run/'label_val.txt').read_text())
         except OSError as e: print(f'WARNING: could not write {pred_target} ({e}); the predictions are in {run/"label_val.txt"}'); pred_target = run/'label_val.txt'
         print(f'{n_pred} predictions for {pred_dir} written to {pred_target} and {run/"predictions.csv"}')
-    return dict(report, n_predictions=n_pred)
+        shift = check_shift(learn, files, probs.float().numpy(), targs.numpy(), new_probs)  # do these images look like the training images?
+        write_atomic(run/'report.md', (run/'report.md').read_text() + shift_md(shift))
+    return dict(report, n_predictions=n_pred, **({'shift': shift} if shift else {}))
 
 # %% ../nbs/05a_train.ipynb #4f09ccca
 def train(
@@ -306,7 +310,7 @@ def _train(data, labels, images, file_col, label_col, exclude, out, name, arch, 
     with this_process_only(): res = dict(_finish(learn, run, pred_dir, pred_target, cbs), run=str(run), seconds=round(time.time() - t0, 1), lr=lr, best=best, data=summary)
     write_atomic(run/'metrics.json', json.dumps(res, indent=2))
     (run/'state.json').unlink(missing_ok=True)
-    print(f'\nrun folder: {run}  ({res["seconds"]:.0f} s)\n' + report_text(res))
+    print(f'\nrun folder: {run}  ({res["seconds"]:.0f} s)\n' + report_text(res) + (f'\n{shift_text(res["shift"])}' if 'shift' in res else ''))
     return AttrDict(res)
 
 # %% ../nbs/05a_train.ipynb #6d77ee36
