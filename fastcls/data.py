@@ -18,6 +18,7 @@ from fastai.data.core import TfmdDL
 from fastai.callback.core import Callback
 from sklearn.model_selection import train_test_split
 from .labels import open_image
+from .groups import group_split
 from .core import LabelError, ConfigError
 
 # %% auto #0
@@ -30,10 +31,11 @@ def stratified_splitter(
     valid_pct:float=0.2, # share of the images held out for validation
     seed:int=42, # seed of the split
 ):
-    "A fastai splitter holding out `valid_pct` of a label table, with each class in the same proportion in both parts; a table's own `is_valid` column wins"
+    "A fastai splitter holding out `valid_pct` of a label table, with each class in the same proportion in both parts and each `group` (when the table has that column) on one side; a table's own `is_valid` column wins"
     def _inner(items:pd.DataFrame):
         idx = np.arange(len(items))
         if 'is_valid' in items: return idx[~items.is_valid.values.astype(bool)].tolist(), idx[items.is_valid.values.astype(bool)].tolist()
+        if 'group' in items and items.group.duplicated().any(): return group_split(items.label.values, items.group.values, valid_pct, seed)
         trn, val = train_test_split(idx, test_size=valid_pct, stratify=items.label.values, random_state=seed)
         return sorted(trn.tolist()), sorted(val.tolist())
     return _inner

@@ -13,7 +13,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 # %% auto #0
-__all__ = ['digit_images', 'make_digits']
+__all__ = ['alterations', 'digit_images', 'make_digits', 'plant_copies']
 
 # %% ../nbs/00a_datasets.ipynb #8bf47669
 def digit_images(
@@ -75,3 +75,38 @@ def make_digits(
         for j in lab: _save(imgs[j], dest/names[ys[j]]/f'{j:04d}.png', rgb)
     else: raise ValueError(f"Unknown layout {layout!r}: use 'label_file', 'csv' or 'folders'")
     return dest
+
+# %% ../nbs/00a_datasets.ipynb #a1c331d0
+alterations = ('copy', 'resized', 'jpeg', 'brighter')
+
+def _altered(src:Path, dest:Path, how:str)->Path:
+    "Write a copy of image `src` altered as `how` says next to `dest` (a JPEG for 'jpeg'); return its path"
+    im = Image.open(src)
+    if how == 'copy': dest.write_bytes(src.read_bytes()); return dest
+    if how == 'jpeg': dest = dest.with_suffix('.jpg'); im.convert('RGB' if im.mode != 'L' else 'L').save(dest, quality=80); return dest
+    if how == 'resized': im = im.resize((im.width * 3 // 2, im.height * 3 // 2), Image.BILINEAR)
+    if how == 'brighter': im = Image.fromarray((np.asarray(im, dtype=np.float32) * 1.05 + 8).clip(0, 255).astype(np.uint8))
+    im.save(dest); return dest
+
+# %% ../nbs/00a_datasets.ipynb #a44d45fe
+def plant_copies(
+    dest, # a data set written by `make_digits` in the 'label_file' or 'csv' layout
+    n:int=8, # labelled images to copy, each once, altered in the ways of `alterations` in turn
+    seed:int=0, # which images are copied
+)->pd.DataFrame:
+    "Add copies of `n` labelled images, with their labels: exact copies, resized, JPEG re-encoded and brightened ones; return the (original, duplicate, how) table"
+    dest = Path(dest)
+    csv = (dest/'labels.csv').is_file()
+    t = pd.read_csv(dest/'labels.csv', dtype=str) if csv else None
+    files = [dest/'images'/f'{i}.png' for i in t.id] if csv else sorted((dest/'train_img').iterdir())
+    labels = list(t.label) if csv else (dest/'label_train.txt').read_text().split()
+    rows = []
+    for k, i in enumerate(np.random.RandomState(seed).choice(len(files), n, replace=False)):
+        how = alterations[k % len(alterations)]
+        name = f'copy_{k:03d}' if csv else f'{len(files) + k + 1:06d}'
+        c = _altered(files[i], files[i].parent/f'{name}.png', how)
+        rows.append(dict(original=str(files[i]), duplicate=str(c), how=how, label=labels[i], id=name))
+    r = pd.DataFrame(rows)
+    if csv: pd.concat([t, r[['id', 'label']]]).to_csv(dest/'labels.csv', index=False)
+    else: (dest/'label_train.txt').write_text(''.join(f'{l}\n' for l in labels + list(r.label)))
+    return r.drop(columns='id')

@@ -128,6 +128,9 @@ def _resolve_files(names, folder, path):
         raise LabelError(f"{path}: {len(missing)} image(s) not found in {folder}: {shown}" + (' ...' if len(missing) > 5 else ''))
     return [str(o) for o in res]
 
+# %% ../nbs/01_labels.ipynb #5bc2f45c
+_table_columns = ('file', 'label', 'line', 'is_valid', 'width', 'height', 'mode')  # columns of a label table a CSV cannot bring
+
 # %% ../nbs/01_labels.ipynb #a0a01019
 def read_label_csv(
     data, # data folder
@@ -136,7 +139,7 @@ def read_label_csv(
     file_col:str=None, # column of file names or ids (ids may leave out the extension); by default file, filename, image, id, ...
     label_col:str=None, # column of labels; by default label, class, target, ...
 )->pd.DataFrame:
-    "Labels from a CSV file with a file (or id) column and a label column"
+    "Labels from a CSV file with a file (or id) column and a label column; its other columns (e.g. patient ids) are kept"
     data = Path(data)
     path = data/labels
     if not path.is_file(): raise LabelError(f"Label file {path} does not exist")
@@ -150,6 +153,7 @@ def read_label_csv(
     if len(dups): raise LabelError(f"{path}: {dups[fcol].nunique()} file name(s) appear more than once, e.g. {dups[fcol].iloc[0]!r} at lines {', '.join(str(i+2) for i in dups.index[:3])}")
     df = pd.DataFrame({'file': _resolve_files(raw[fcol].str.strip().tolist(), folder, path),
                        'label': raw[lcol].str.strip().tolist(), 'line': range(2, len(raw)+2)})
+    df = pd.concat([df, raw.drop(columns=[fcol, lcol, *(c for c in _table_columns if c in raw)])], axis=1)
     df.attrs['source'] = str(path)
     return check_classes(df, path)
 

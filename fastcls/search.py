@@ -13,13 +13,14 @@ import json, inspect, time, re
 from datetime import datetime
 from pathlib import Path
 import numpy as np, pandas as pd, yaml
-from sklearn.model_selection import StratifiedKFold, ParameterGrid
+from sklearn.model_selection import StratifiedKFold, StratifiedGroupKFold, ParameterGrid
 from fastcore.basics import AttrDict
 from fastcore.meta import delegates
 from fastai.torch_core import num_distrib
 import matplotlib.pyplot as plt
 from .core import LabelError, ConfigError, write_atomic, save_fig
 from .labels import read_labels, check_images
+from .groups import add_groups, group_report, group_text
 from .metrics import hter, binary_report, report_text
 from .interpret import threshold_sweep
 from .train import train
@@ -36,12 +37,15 @@ def cv_folds(
     folds:int=5, # number of folds
     seed:int=42, # seed of the shuffle before splitting
 )->list:
-    "The validation rows of each stratified fold: a list of index arrays into `df`"
+    "The validation rows of each stratified fold, each `group` (when `df` has that column) in one fold: a list of index arrays into `df`"
     if folds < 2: raise ConfigError(f"Cross-validation needs at least 2 folds, not {folds}")
     counts = df.label.value_counts()
     if counts.min() < folds:
         raise LabelError(f"Class {counts.idxmin()!r} has only {counts.min()} images, fewer than the {folds} folds: "
                          f"each fold needs at least one image of each class; use at most {counts.min()} folds")
+    if 'group' in df and df.group.duplicated().any():
+        if df.group.nunique() < folds: raise LabelError(f"{df.group.nunique()} groups of images are too few for {folds} folds")
+        return [v for _, v in StratifiedGroupKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(df)), df.label.values, df.group.values)]
     skf = StratifiedKFold(folds, shuffle=True, random_state=seed)
     return [v for _, v in skf.split(np.zeros(len(df)), df.label.values)]
 
@@ -119,8 +123,9 @@ def cross_validate(
     if kwargs.pop('valid_files', None) is not None: raise LabelError("cross_validate makes its own validation folds: leave out valid_files")
     kwargs.pop('valid_pct', None)
     lab = {k: v for k, v in kwargs.items() if k in inspect.signature(read_labels).parameters}  # the same images as `train` reads
-    df = check_images(read_labels(data, **lab), skip_bad=kwargs.get('skip_bad', False))
+    df = add_groups(check_images(read_labels(data, **lab), skip_bad=kwargs.get('skip_bad', False)), kwargs.get('groups'), data)
     idx = cv_folds(df, folds, seed)
+    groups = group_report(df.group, np.concatenate([np.full(len(v), i) for i, v in enumerate(idx)])[np.argsort(np.concatenate(idx))]) if 'group' in df else None
     cv = Path(out).resolve()/(name or f"{Path(data).resolve().name}-cv{folds}-{datetime.now():%Y%m%d-%H%M%S}")
     cv.mkdir(parents=True, exist_ok=True)
     runs = []
@@ -129,7 +134,7 @@ def cross_validate(
         write_atomic(vf, ''.join(f'{Path(f).resolve()}\n' for f in df.file.iloc[v]))
         r = train(data, out=cv, name=f'fold{i}', seed=seed, valid_files=str(vf), **_own_pred_file(kwargs, cv/f'fold{i}'))
         save_config(r.run); runs.append(r.run)
-    return _cv_finish(cv, runs, folds, seed, kwargs, t0)
+    return _cv_finish(cv, runs, folds, seed, kwargs, t0, groups)
 
 # %% ../nbs/08a_search.ipynb #e6c0d0c5
 def plot_cv(
@@ -148,7 +153,7 @@ def plot_cv(
     return fig
 
 # %% ../nbs/08a_search.ipynb #86693a4d
-def _cv_finish(cv, runs, folds, seed, kwargs, t0):
+def _cv_finish(cv, runs, folds, seed, kwargs, t0, groups=None):
     "Write the summary files of a cross-validation and return its results"
     vocab = json.loads((Path(runs[0])/'settings.json').read_text())['vocab']
     table, summary, oof, probs, targs = _cv_summary(runs, vocab)
@@ -162,11 +167,11 @@ def _cv_finish(cv, runs, folds, seed, kwargs, t0):
     config = {k: v for k, v in {**kwargs, 'seed': seed}.items() if k != 'cbs'}
     res = dict(run=str(cv), folds=folds, runs=[str(r) for r in runs], mean=summary.loc['mean'].to_dict(), std=summary.loc['std'].to_dict(),
                oof=oof_report, threshold=th, oof_at_threshold=binary_report(probs, targs, vocab, th),
-               hter_chosen_cv=float(fth.hter_chosen.mean()), seconds=round(time.time() - t0, 1), config=config)
+               hter_chosen_cv=float(fth.hter_chosen.mean()), seconds=round(time.time() - t0, 1), config=config, groups=groups)
     write_atomic(cv/'cv_summary.json', json.dumps(res, indent=2, default=str))
     write_atomic(cv/'config.yaml', yaml.safe_dump(json.loads(json.dumps(config, default=str)), sort_keys=False))
     print(f"\n{folds}-fold cross-validation in {cv} ({res['seconds']:.0f} s)\n{pd.concat([table, summary]).round(4).to_string()}\n"
-          f"\nout-of-fold predictions:\n{report_text(oof_report)}\n\nthreshold chosen on them: {th}\n{ths.round(4).to_string()}")
+          + (f"{group_text(groups, 'the folds')}\n" if groups else '') + f"\nout-of-fold predictions:\n{report_text(oof_report)}\n\nthreshold chosen on them: {th}\n{ths.round(4).to_string()}")
     return AttrDict(res, table=table, summary=summary, oof_predictions=oof, thresholds=ths, fold_thresholds=fth)
 
 # %% ../nbs/08a_search.ipynb #9ce2bffe

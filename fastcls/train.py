@@ -26,6 +26,7 @@ from .datasets import make_digits
 from .labels import read_labels, check_images, summarize, summary_text, image_files, fingerprint
 from .data import image_dataloaders, class_weights, samplers, ProgressiveSampling, check_sampler
 from .cache import cached_dataloaders
+from .groups import add_groups, group_report, group_text
 from .core import LabelError, ConfigError, NotFound, save_fig, write_atomic
 from .learner import create_learner, losses
 from .metrics import report_text
@@ -240,6 +241,7 @@ def train(
     ps:float=0.5, # dropout of the head
     valid_pct:float=0.2, # share of labelled images held out for validation (stratified)
     valid_files:list=None, # images to validate on instead of a random split (file paths, or a text file listing them), e.g. a cross-validation fold
+    groups:str=None, # kept on one side of the split: copies and near copies of a picture (None); also your groups, a CSV column (e.g. patient_id) or a CSV file of file names and groups; 'off' for none
     seed:int=42, # random seed of the split, the sampling and the weights
     aug:bool=True, # batch augmentation; --no-aug turns it off
     monitor:Annotated[str, dict(choices=list(monitors))]='valid_loss', # keep the best epoch by 'valid_loss', 'hter' or 'auc'
@@ -261,13 +263,13 @@ def train(
         run = Path(resume)
         if not (run/'state.json').exists(): raise NotFound(f"{run} holds no interrupted run to resume (no state.json)")
         saved, state = json.loads((run/'settings.json').read_text()), json.loads((run/'state.json').read_text())
-        args = {'exclude': None, **saved['args'], 'out': str(run.parent), 'name': run.name, 'lr': saved['lr']}
+        args = {'exclude': None, 'groups': 'off', **saved['args'], 'out': str(run.parent), 'name': run.name, 'lr': saved['lr']}
         print(f"resuming {run} after {state['phase']} epoch {state['epoch']}")
     return _train(**args, cbs=cbs, t0=t0, state=state, args=args)
 
 # %% ../nbs/05a_train.ipynb #0ab905bb
 def _train(data, labels, images, file_col, label_col, exclude, out, name, arch, pretrained, weights, size, crop, channels, bs, epochs, lr,
-           freeze, freeze_epochs, sampler, strength, loss, gamma, lin_ftrs, ps, valid_pct, valid_files, seed, aug, monitor, patience, skip_bad,
+           freeze, freeze_epochs, sampler, strength, loss, gamma, lin_ftrs, ps, valid_pct, valid_files, groups, seed, aug, monitor, patience, skip_bad,
            predict, pred_file, num_workers, cache, cache_path, progress, cbs, t0, state, args):
     "The body of `train`, once the settings are known"
     _monitor(monitor)
@@ -275,6 +277,7 @@ def _train(data, labels, images, file_col, label_col, exclude, out, name, arch, 
     set_seed(seed, reproducible=True)
     df = check_images(read_labels(data, labels, images, file_col, label_col, exclude), skip_bad=skip_bad)
     if valid_files is not None: df = _mark_valid(df, valid_files)
+    df = add_groups(df, groups, data)
     join_process_group()
     rank = rank_distrib()
     summary = summarize(df)
@@ -287,6 +290,8 @@ def _train(data, labels, images, file_col, label_col, exclude, out, name, arch, 
     prog = sampler == 'progressive'
     dl_args = (df, size, crop, channels, bs, 'weighted' if prog else sampler, 0. if prog else strength, valid_pct, seed, aug, num_workers)
     with rank0_first(): dls = cached_dataloaders(*dl_args, cache_path=cache_path, device=data_device()) if cache else image_dataloaders(*dl_args, device=data_device())
+    gi = group_report(df.group, df.file.isin(set(dls.valid.items.file))) if 'group' in df else None
+    if gi and not rank: print(group_text(gi))
     set_seed(seed, reproducible=True)
     learn = create_learner(dls, arch, pretrained and state is None, weights if state is None else None, loss,
                            class_weights(dls.train.items.label, dls.vocab), gamma, lin_ftrs, ps, path=run, model_dir='models', cbs=cbs)
@@ -297,7 +302,7 @@ def _train(data, labels, images, file_col, label_col, exclude, out, name, arch, 
         lr = from_rank0(lr)
     xb = learn.dls.valid.one_batch()[0]
     if not rank: write_atomic(run/'settings.json', json.dumps(dict(args=args, lr=lr, size=int(xb.shape[-1]), channels=int(xb.shape[1]),
-        vocab=list(dls.vocab), n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), skipped=df.attrs.get('skipped', []),
+        vocab=list(dls.vocab), n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), groups=gi, skipped=df.attrs.get('skipped', []),
         data_fingerprint=fingerprint(df), device=str(xb.device), processes=max(1, num_distrib()), command=' '.join(sys.argv),
         versions=_versions()), indent=2, default=str))
     set_seed(seed + rank, reproducible=True)  # each process its own augmentations (the weights are rank 0's)
