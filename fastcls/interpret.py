@@ -11,15 +11,17 @@ import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
 from PIL import Image
 from sklearn import metrics as skm
+from sklearn.calibration import calibration_curve
 from fastcore.basics import patch
 from fastai.interpret import ClassificationInterpretation
 from .metrics import far_frr
 from .metrics import binary_report
+from .metrics import calibration_metrics
 from .core import save_fig, write_atomic
 
 # %% auto #0
 __all__ = ['plot_confusion', 'plot_roc', 'plot_history', 'losses_from_probs', 'BinaryInterpretation', 'top_per_class',
-           'threshold_sweep', 'plot_threshold_sweep', 'plot_pr', 'plot_prob_hist', 'write_analysis']
+           'threshold_sweep', 'plot_threshold_sweep', 'plot_pr', 'plot_prob_hist', 'plot_reliability', 'write_analysis']
 
 # %% ../nbs/04_interpret.ipynb #2c0a4c34
 def plot_confusion(cm, vocab, title='Confusion matrix (validation)'):
@@ -249,6 +251,27 @@ def plot_prob_hist(
     fig.tight_layout()
     return fig
 
+# %% ../nbs/04_interpret.ipynb #b45983e6
+def plot_reliability(
+    probs, # (n, 2) class probabilities
+    targs, # true class index of each image
+    n_bins:int=15, # equal-width bins between 0 and 1, as for the ECE
+    raw_probs=None, # the (n, 2) probabilities before calibration, drawn too when given
+):
+    "Reliability diagram: the share of positives against the mean positive-class probability in equal-width bins, with ECE and Brier score, and the images per bin"
+    fig, (ax, ah) = plt.subplots(2, 1, figsize=(4.4, 5.2), height_ratios=(3, 1), sharex=True)
+    ax.plot([0, 1], [0, 1], ls=':', c='grey', label='perfectly calibrated')
+    for name, p in ([('before calibration', raw_probs), ('calibrated', probs)] if raw_probs is not None else [('model', probs)]):
+        p1, m = np.asarray(p)[:, -1], calibration_metrics(p, targs, n_bins)
+        frac, mean = calibration_curve(np.asarray(targs), p1, n_bins=n_bins, strategy='uniform', pos_label=1)
+        ax.plot(mean, frac, 'o-', ms=3, label=f"{name}: ECE {m['ece']:.3f}, Brier {m['brier']:.3f}")
+        ah.hist(p1, bins=np.linspace(0, 1, n_bins + 1), histtype='step', log=True)
+    ax.set(ylabel='share of positives', xlim=(0, 1), ylim=(-0.02, 1.02), title=f'Reliability diagram ({n_bins} bins, validation)')
+    ah.set(xlabel='predicted probability of the positive class', ylabel='images')
+    ax.legend(fontsize=7, loc='upper left')
+    fig.tight_layout()
+    return fig
+
 # %% ../nbs/04_interpret.ipynb #e390d122
 def _metrics_md(r:dict)->str:
     "A Markdown table of the scalar metrics of a `binary_report`"
@@ -257,19 +280,33 @@ def _metrics_md(r:dict)->str:
     rows += [f'| f1 ({c}) | {v:.4f} |' for c, v in r['f1'].items()]
     return '| metric | value |\n| --- | --- |\n' + '\n'.join(rows) + '\n'
 
+# %% ../nbs/04_interpret.ipynb #b4b451f1
+def _calibration_md(r:dict)->str:
+    "The calibration section of a run's report: ECE and Brier score, before and after calibration when the model is calibrated"
+    s = f"ECE (over {r['ece_bins']} equal-width bins of the positive-class probability) and Brier score; lower is better.\n\n"
+    c = r.get('calibration')
+    if not c: return s + f"| ECE | Brier |\n| --- | --- |\n| {r['ece']:.4f} | {r['brier']:.4f} |\n"
+    params = ', '.join(f'{k}={v:.4g}' for k, v in c['params'].items())
+    moves = ('Temperature scaling leaves every decision at 0.5 unchanged.' if c['method'] == 'temperature' else
+             'Platt scaling moves the decisions at 0.5: the metrics above are those of the calibrated model.')
+    return s + (f"The model is calibrated by {c['method']} scaling ({params}), fitted on the validation predictions and kept in the exported model; "
+                f"the figures after calibration are measured on the same images. {moves}\n\n| | ECE | Brier |\n| --- | --- | --- |\n" +
+                ''.join(f"| {k} | {c[k]['ece']:.4f} | {c[k]['brier']:.4f} |\n" for k in ('before', 'after')))
+
 # %% ../nbs/04_interpret.ipynb #273a0a9b
 _figures = dict(confusion_matrix='Confusion matrix', roc_curve='ROC curve', pr_curve='Precision-recall curve',
                 threshold_sweep='Error rates by threshold', prob_hist='Predicted probability by true class',
-                top_losses='Largest losses of each class')
+                top_losses='Largest losses of each class', reliability='Reliability diagram')
 _run_figures = dict(loss_curves='Training history', lr_find='Learning-rate finder')
 
 # %% ../nbs/04_interpret.ipynb #b42842be
-def _write_figures(interp, run, k):
+def _write_figures(interp, run, k, raw_probs=None):
     "Save every figure of the analysis to `run`"
     p, t, v, th = interp.probs.numpy(), interp.targs.numpy(), list(interp.vocab), interp.threshold
     figs = dict(confusion_matrix=plot_confusion(interp.confusion_matrix(), v), roc_curve=plot_roc(p, t, th),
                 pr_curve=plot_pr(p, t, th), threshold_sweep=plot_threshold_sweep(p, t, th),
-                prob_hist=plot_prob_hist(p, t, v, th), top_losses=interp.plot_top_losses_by_class(k))
+                prob_hist=plot_prob_hist(p, t, v, th), top_losses=interp.plot_top_losses_by_class(k),
+                reliability=plot_reliability(p, t, raw_probs=raw_probs))
     for name, fig in figs.items(): save_fig(fig, run/f'{name}.png')
 
 # %% ../nbs/04_interpret.ipynb #d1a68493
@@ -278,7 +315,7 @@ def _analysis_md(run, r, interp, k):
     conf = '\n'.join(f'- true {a}, predicted {b}: {n} images' for a, b, n in interp.most_confused()) or '- none'
     figs = {**_run_figures, **_figures}
     return '\n'.join([f'# Run report: {run.name}\n', f'Validation set, {r["n"]} images, threshold {r["threshold"]} on the probability of {r["positive"]}.\n',
-                      '## Metrics\n', _metrics_md(r), '## Classification report\n', '```\n' + interp.classification_report() + '```\n',
+                      '## Metrics\n', _metrics_md(r), '## Calibration\n', _calibration_md(r), '## Classification report\n', '```\n' + interp.classification_report() + '```\n',
                       '## Most confused\n', conf + '\n'] +
                      [f'## {title}\n\n![{title}]({name}.png)\n' for name, title in figs.items() if (run/f'{name}.png').exists()] +
                      [f'The {k} largest losses of each class are listed in [top_losses.csv](top_losses.csv), the error rates at each threshold in [threshold_sweep.csv](threshold_sweep.csv).\n'])
@@ -292,12 +329,15 @@ def write_analysis(
     dl=None, # `DataLoader` the predictions are for; the validation set of `learn.dls` when None
     k:int=8, # images per class in the top-losses figure
     threshold:float=0.5, # decision threshold on the positive-class probability
+    raw_probs=None, # when `probs` are calibrated: the (n, 2) probabilities before calibration, drawn in the reliability diagram
+    calibration:dict=None, # when `probs` are calibrated: the `fastcls.calibrate.calibration_report`, shown in the report and returned
 )->dict:
-    "Write the confusion, top-loss, ROC, precision-recall, threshold and probability figures, their tables, and a report.md to `run_dir`"
+    "Write the confusion, top-loss, ROC, precision-recall, threshold, probability and reliability figures, their tables, and a report.md to `run_dir`"
     run = Path(run_dir); run.mkdir(parents=True, exist_ok=True)
     interp = BinaryInterpretation.from_learner(learn, dl=dl, probs=probs, targs=targs, threshold=threshold)
-    r = binary_report(interp.probs.numpy(), interp.targs.numpy(), list(interp.vocab), threshold)
-    _write_figures(interp, run, k)
+    r = dict(binary_report(interp.probs.numpy(), interp.targs.numpy(), list(interp.vocab), threshold), **calibration_metrics(interp.probs.numpy(), interp.targs.numpy()))
+    if calibration: r['calibration'] = calibration
+    _write_figures(interp, run, k, raw_probs)
     write_atomic(run/'top_losses.csv', interp.top_losses_table(k).to_csv(index=False))
     write_atomic(run/'threshold_sweep.csv', threshold_sweep(interp.probs.numpy(), interp.targs.numpy()).to_csv(index=False))
     write_atomic(run/'classification_report.txt', interp.classification_report())

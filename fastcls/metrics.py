@@ -11,7 +11,8 @@ from sklearn import metrics as skm
 from fastai.metrics import AccumMetric, accuracy, BalancedAccuracy, RocAucBinary
 
 # %% auto #0
-__all__ = ['far_frr', 'hter', 'HTER', 'FAR', 'FRR', 'binary_metrics', 'binary_report', 'report_text']
+__all__ = ['far_frr', 'hter', 'HTER', 'FAR', 'FRR', 'binary_metrics', 'binary_report', 'report_text', 'ece', 'brier',
+           'calibration_metrics']
 
 # %% ../nbs/03_metrics.ipynb #cfc4df1c
 def far_frr(
@@ -76,3 +77,36 @@ def report_text(r:dict)->str:
     return (f"n={r['n']}  AUC {r['roc_auc']:.4f}  HTER {r['hter']:.4f} (FAR {r['far']:.4f}, FRR {r['frr']:.4f}) at {r['threshold']}\n"
             f"accuracy {r['accuracy']:.4f}  balanced accuracy {r['balanced_accuracy']:.4f}  F1 {f1}\n"
             f"confusion matrix (rows true, columns predicted): {r['confusion_matrix']}")
+
+# %% ../nbs/03_metrics.ipynb #5459e451
+def _pos_prob(probs)->np.ndarray:
+    "The positive-class probability from (n, 2) class probabilities, or the positive-class probabilities themselves"
+    p = np.asarray(probs, dtype=float)
+    return p[:, -1] if p.ndim == 2 else p
+
+def ece(
+    probs, # (n, 2) class probabilities, or the positive-class probability of each image
+    targs, # true class of each image (0 negative, 1 positive)
+    n_bins:int=15, # equal-width bins of the positive-class probability between 0 and 1
+)->float:
+    "Expected calibration error: the gap between the share of positives and the mean probability in each bin, weighted by the bin's size"
+    p, t = _pos_prob(probs), np.asarray(targs).astype(float)
+    b = np.clip(np.digitize(p, np.linspace(0, 1, n_bins + 1)[1:-1]), 0, n_bins - 1)
+    return float(np.abs(np.bincount(b, t - p, minlength=n_bins)).sum() / max(len(p), 1))
+
+# %% ../nbs/03_metrics.ipynb #9be68b3f
+def brier(
+    probs, # (n, 2) class probabilities, or the positive-class probability of each image
+    targs, # true class of each image (0 negative, 1 positive)
+)->float:
+    "Brier score: the mean squared difference between the positive-class probability and the true class"
+    return float(skm.brier_score_loss(np.asarray(targs).astype(int), _pos_prob(probs), pos_label=1))
+
+# %% ../nbs/03_metrics.ipynb #554fdaf1
+def calibration_metrics(
+    probs, # (n, 2) class probabilities, or the positive-class probability of each image
+    targs, # true class of each image (0 negative, 1 positive)
+    n_bins:int=15, # equal-width bins of the ECE
+)->dict:
+    "ECE (with its number of bins) and Brier score of predictions"
+    return dict(ece=ece(probs, targs, n_bins), ece_bins=n_bins, brier=brier(probs, targs))

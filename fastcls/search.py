@@ -23,6 +23,10 @@ from .labels import read_labels, check_images
 from .groups import add_groups, group_report, group_text
 from .metrics import hter, binary_report, report_text
 from .interpret import threshold_sweep
+from .metrics import calibration_metrics
+from .calibrate import fit_calibration, calibration_report, calibration_text, calibrate_model, calibrate_probs, cross_fit
+from .predict import write_predictions
+from fastai.learner import load_learner
 from .train import train
 from .config import check_options, check_grid, save_config
 
@@ -132,7 +136,7 @@ def cross_validate(
     for i, v in enumerate(idx):
         vf = cv/f'fold{i}_valid.txt'
         write_atomic(vf, ''.join(f'{Path(f).resolve()}\n' for f in df.file.iloc[v]))
-        r = train(data, out=cv, name=f'fold{i}', seed=seed, valid_files=str(vf), **_own_pred_file(kwargs, cv/f'fold{i}'))
+        r = train(data, out=cv, name=f'fold{i}', seed=seed, valid_files=str(vf), **_own_pred_file({**kwargs, 'calibrate': 'none'}, cv/f'fold{i}'))  # calibrated once, on the out-of-fold predictions
         save_config(r.run); runs.append(r.run)
     return _cv_finish(cv, runs, folds, seed, kwargs, t0, groups)
 
@@ -152,12 +156,33 @@ def plot_cv(
     fig.tight_layout()
     return fig
 
+# %% ../nbs/08a_search.ipynb #469b872d
+def _calibrate_cv(runs, oof, vocab, method, n_bins:int=15):
+    "Fit `method` once on the out-of-fold logits and put it in every fold's model and predictions: the calibrated OOF table and the calibration report"
+    if method in (None, 'none'): return oof, None
+    logits, targs = oof[[f'logit_{v}' for v in vocab]].values, oof.target.values
+    calib = fit_calibration(logits, targs, method)
+    rep = calibration_report(calib, logits, targs, n_bins)
+    cf = calibration_metrics(cross_fit(logits, targs, oof.fold.values, method), targs, n_bins)
+    rep['after_cross_fitted'] = dict(ece=cf['ece'], brier=cf['brier'])
+    for r in map(Path, runs):
+        learn = load_learner(r/'model.pkl')
+        learn.model = calibrate_model(learn.model, calib)
+        learn.export(r/'model.pkl')
+        if (r/'predictions.csv').exists():
+            pdf = pd.read_csv(r/'predictions.csv', dtype={'label': str})
+            write_predictions(pdf.file, calibrate_probs(calib, pdf[[f'prob_{v}' for v in vocab]].values), vocab, r/'label_val.txt', r/'predictions.csv')
+    cal = calibrate_probs(calib, oof[[f'prob_{v}' for v in vocab]].values)
+    return oof.assign(**{f'prob_{v}': cal[:, i] for i, v in enumerate(vocab)}), rep
+
 # %% ../nbs/08a_search.ipynb #86693a4d
 def _cv_finish(cv, runs, folds, seed, kwargs, t0, groups=None):
     "Write the summary files of a cross-validation and return its results"
     vocab = json.loads((Path(runs[0])/'settings.json').read_text())['vocab']
     table, summary, oof, probs, targs = _cv_summary(runs, vocab)
-    oof_report = binary_report(probs, targs, vocab)
+    oof, cal = _calibrate_cv(runs, oof, vocab, kwargs.get('calibrate'))
+    probs = oof[[f'prob_{v}' for v in vocab]].values
+    oof_report = dict(binary_report(probs, targs, vocab), **calibration_metrics(probs, targs))
     th = best_threshold(probs, targs)
     ths, fth = threshold_report(probs, targs, th, vocab), fold_thresholds(oof)
     write_atomic(cv/'cv_folds.csv', pd.concat([table, summary]).to_csv())
@@ -167,11 +192,13 @@ def _cv_finish(cv, runs, folds, seed, kwargs, t0, groups=None):
     config = {k: v for k, v in {**kwargs, 'seed': seed}.items() if k != 'cbs'}
     res = dict(run=str(cv), folds=folds, runs=[str(r) for r in runs], mean=summary.loc['mean'].to_dict(), std=summary.loc['std'].to_dict(),
                oof=oof_report, threshold=th, oof_at_threshold=binary_report(probs, targs, vocab, th),
-               hter_chosen_cv=float(fth.hter_chosen.mean()), seconds=round(time.time() - t0, 1), config=config, groups=groups)
+               hter_chosen_cv=float(fth.hter_chosen.mean()), seconds=round(time.time() - t0, 1), config=config, groups=groups, **({'calibration': cal} if cal else {}))
     write_atomic(cv/'cv_summary.json', json.dumps(res, indent=2, default=str))
     write_atomic(cv/'config.yaml', yaml.safe_dump(json.loads(json.dumps(config, default=str)), sort_keys=False))
     print(f"\n{folds}-fold cross-validation in {cv} ({res['seconds']:.0f} s)\n{pd.concat([table, summary]).round(4).to_string()}\n"
-          + (f"{group_text(groups, 'the folds')}\n" if groups else '') + f"\nout-of-fold predictions:\n{report_text(oof_report)}\n\nthreshold chosen on them: {th}\n{ths.round(4).to_string()}")
+          + (f"{group_text(groups, 'the folds')}\n" if groups else '') +
+          (f"\n{calibration_text(cal)} (out-of-fold); cross-fitted: ECE {cal['after_cross_fitted']['ece']:.4f}, Brier {cal['after_cross_fitted']['brier']:.4f}" if cal else '') +
+          f"\nout-of-fold predictions:\n{report_text(oof_report)}\n\nthreshold chosen on them: {th}\n{ths.round(4).to_string()}")
     return AttrDict(res, table=table, summary=summary, oof_predictions=oof, thresholds=ths, fold_thresholds=fth)
 
 # %% ../nbs/08a_search.ipynb #9ce2bffe

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
 from fastcore.basics import store_attr, AttrDict
+from fastcore.basics import noop
 from fastcore.meta import delegates
 from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.progress import ProgressCallback
@@ -33,6 +34,7 @@ from .metrics import report_text
 from .interpret import plot_history, write_analysis
 from .predict import predict_files, write_predictions
 from .shift import check_shift, shift_text, shift_md
+from .calibrate import calibration_methods, calibrate_learner, calibration_text
 from .distributed import use_cuda, data_device, join_process_group, from_rank0, this_process_only, rank0_first, distributed_context
 
 # %% ../nbs/05a_train.ipynb #c511346f
@@ -190,14 +192,17 @@ def _fit(learn, run, phases, monitor, patience, state=None, cbs=()):
     return best
 
 # %% ../nbs/05a_train.ipynb #fd231b18
-def _finish(learn, run, pred_dir, pred_target, cbs=None):
-    "Evaluate the best model on the validation split (one inference pass), write the analysis, export the model (without the extra `cbs`) and predict `pred_dir`"
-    probs, targs = learn.get_preds(ds_idx=1)
+def _finish(learn, run, pred_dir, pred_target, cbs=None, calibrate='none'):
+    "Evaluate the best model on the validation split (one inference pass), calibrate it, write the analysis, export the model (without the extra `cbs`) and predict `pred_dir`"
+    logits, targs = learn.get_preds(ds_idx=1, act=noop)
+    probs, cal = calibrate_learner(learn, logits, targs, calibrate)  # with `calibrate`, the model gets a last layer mapping its logits to calibrated ones
+    if cal: print(calibration_text(cal))
     save_fig(plot_history(pd.read_csv(run/'history.csv')), run/'loss_curves.png')
-    report = write_analysis(learn, run, probs.float(), targs)
+    report = write_analysis(learn, run, probs, targs, raw_probs=logits.float().softmax(-1) if cal else None, calibration=cal)
     vi = learn.dls.valid.items
     write_atomic(run/'valid_predictions.csv', pd.DataFrame({'file': list(vi.file), 'label': list(vi.label), 'target': targs.numpy(),
-        **{f'prob_{v}': probs[:, i].float().numpy() for i, v in enumerate(learn.dls.vocab)}}).to_csv(index=False))
+        **{f'prob_{v}': probs[:, i].float().numpy() for i, v in enumerate(learn.dls.vocab)},
+        **{f'logit_{v}': logits[:, i].float().numpy() for i, v in enumerate(learn.dls.vocab)}}).to_csv(index=False))  # logits before calibration
     with learn.removed_cbs(cbs or []): learn.export(run/'model.pkl')
     n_pred, shift = 0, None
     if pred_dir is not None:
@@ -246,6 +251,7 @@ def train(
     aug:bool=True, # batch augmentation; --no-aug turns it off
     monitor:Annotated[str, dict(choices=list(monitors))]='valid_loss', # keep the best epoch by 'valid_loss', 'hter' or 'auc'
     patience:int=0, # early stopping after this many epochs without improvement of MONITOR (0: off)
+    calibrate:Annotated[str, dict(choices=list(calibration_methods))]='none', # fit 'temperature' or 'platt' scaling on the validation predictions and keep it in the exported model (Platt scaling moves decisions at 0.5, temperature scaling does not)
     skip_bad:bool=False, # leave out unreadable images (listing them) instead of stopping
     predict:str=None, # folder of unlabelled images to predict (default: DATA/val_img)
     pred_file:str=None, # label file for the predictions (default: DATA/label_val.txt)
@@ -270,7 +276,7 @@ def train(
 # %% ../nbs/05a_train.ipynb #0ab905bb
 def _train(data, labels, images, file_col, label_col, exclude, out, name, arch, pretrained, weights, size, crop, channels, bs, epochs, lr,
            freeze, freeze_epochs, sampler, strength, loss, gamma, lin_ftrs, ps, valid_pct, valid_files, groups, seed, aug, monitor, patience, skip_bad,
-           predict, pred_file, num_workers, cache, cache_path, progress, cbs, t0, state, args):
+           predict, pred_file, num_workers, cache, cache_path, progress, cbs, t0, state, args, calibrate='none'):
     "The body of `train`, once the settings are known"
     _monitor(monitor)
     check_sampler(sampler, (*samplers, 'progressive'))
@@ -312,7 +318,7 @@ def _train(data, labels, images, file_col, label_col, exclude, out, name, arch, 
     if num_distrib() > 1:
         teardown_distrib()
         if rank: return AttrDict(run=str(run), rank=rank)
-    with this_process_only(): res = dict(_finish(learn, run, pred_dir, pred_target, cbs), run=str(run), seconds=round(time.time() - t0, 1), lr=lr, best=best, data=summary)
+    with this_process_only(): res = dict(_finish(learn, run, pred_dir, pred_target, cbs, calibrate), run=str(run), seconds=round(time.time() - t0, 1), lr=lr, best=best, data=summary)
     write_atomic(run/'metrics.json', json.dumps(res, indent=2))
     (run/'state.json').unlink(missing_ok=True)
     print(f'\nrun folder: {run}  ({res["seconds"]:.0f} s)\n' + report_text(res) + (f'\n{shift_text(res["shift"])}' if 'shift' in res else ''))
