@@ -274,11 +274,14 @@ def plot_reliability(
 
 # %% ../nbs/04_interpret.ipynb #e390d122
 def _metrics_md(r:dict)->str:
-    "A Markdown table of the scalar metrics of a `binary_report`"
-    keys = ['n', 'threshold', 'positive', 'roc_auc', 'hter', 'far', 'frr', 'accuracy', 'balanced_accuracy']
-    rows = [f'| {k} | {r[k]:.4f} |' if isinstance(r[k], float) else f'| {k} | {r[k]} |' for k in keys]
-    rows += [f'| f1 ({c}) | {v:.4f} |' for c, v in r['f1'].items()]
-    return '| metric | value |\n| --- | --- |\n' + '\n'.join(rows) + '\n'
+    "A Markdown table of the scalar metrics of a `binary_report`, with their 95% intervals when it has them"
+    keys, ci = ['n', 'threshold', 'positive', 'roc_auc', 'hter', 'far', 'frr', 'accuracy', 'balanced_accuracy'], r.get('ci', {})
+    def _ci(c): return f' [{c[0]:.4f}, {c[1]:.4f}] |' if c else ''
+    rows = [f'| {k} | {r[k]:.4f} |{_ci(ci.get(k))}' if isinstance(r[k], float) else f'| {k} | {r[k]} |' for k in keys]
+    rows += [f'| f1 ({c}) | {v:.4f} |{_ci(ci.get("f1", {}).get(c))}' for c, v in r['f1'].items()]
+    head = '| metric | value | 95% interval |\n| --- | --- | --- |\n' if ci else '| metric | value |\n| --- | --- |\n'
+    note = f"\nIntervals: {r['bootstrap']['resamples']} stratified bootstrap resamples of the validation images (percentile intervals).\n" if ci else ''
+    return head + '\n'.join(rows) + '\n' + note
 
 # %% ../nbs/04_interpret.ipynb #b4b451f1
 def _calibration_md(r:dict)->str:

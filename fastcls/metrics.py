@@ -11,8 +11,8 @@ from sklearn import metrics as skm
 from fastai.metrics import AccumMetric, accuracy, BalancedAccuracy, RocAucBinary
 
 # %% auto #0
-__all__ = ['far_frr', 'hter', 'HTER', 'FAR', 'FRR', 'binary_metrics', 'binary_report', 'report_text', 'ece', 'brier',
-           'calibration_metrics']
+__all__ = ['boot_metrics', 'far_frr', 'hter', 'HTER', 'FAR', 'FRR', 'binary_metrics', 'bootstrap_metrics', 'bootstrap_ci',
+           'paired_bootstrap', 'value_ci', 'binary_report', 'report_text', 'ece', 'brier', 'calibration_metrics']
 
 # %% ../nbs/03_metrics.ipynb #cfc4df1c
 def far_frr(
@@ -50,33 +50,161 @@ def binary_metrics():
     "The metrics fastcls reports after every epoch: accuracy, balanced accuracy, ROC AUC, HTER, FAR and FRR"
     return [accuracy, BalancedAccuracy(), RocAucBinary(), HTER(), FAR(), FRR()]
 
+# %% ../nbs/03_metrics.ipynb #d78abf56
+def _resample_counts(
+    rng:np.random.Generator, # the seeded generator
+    n:int, # images of the class
+    c:int, # resamples
+)->np.ndarray:
+    "(c, n) counts: how many times each of `n` images is drawn in each of `c` resamples of `n` draws with replacement"
+    if n == 0: return np.zeros((c, 0), np.int64)
+    d = rng.integers(0, n, (c, n), dtype=np.int64)
+    d += (np.arange(c) * n)[:, None]
+    return np.bincount(d.ravel(), minlength=c * n).reshape(c, n)
+
+# %% ../nbs/03_metrics.ipynb #e7eb514b
+def _prepare(
+    p, # positive-class probability of each image
+    i0, # indices of the negative images
+    i1, # indices of the positive images
+    threshold:float, # decision threshold
+)->dict:
+    "What the bootstrap needs of one model's predictions: the order of the negatives, each positive's place among them, and the decisions"
+    o = np.argsort(p[i0], kind='stable'); s = p[i0][o]
+    return dict(order=o, lo=np.searchsorted(s, p[i1], 'left'), hi=np.searchsorted(s, p[i1], 'right'),
+                fp=(p[i0] >= threshold).astype(np.int64), tp=(p[i1] >= threshold).astype(np.int64))
+
+def _auc_counts(m:dict, w0, w1)->np.ndarray:
+    "AUC of each resample given the counts `w0` of the negatives and `w1` of the positives (Mann-Whitney, ties counting 1/2)"
+    if w0.shape[1] == 0 or w1.shape[1] == 0: return np.full(len(w0), np.nan)
+    cs = np.zeros((len(w0), w0.shape[1] + 1), np.int64)
+    np.cumsum(w0[:, m['order']], axis=1, out=cs[:, 1:])
+    return (w1 * (cs[:, m['lo']] + cs[:, m['hi']])).sum(1) / (2 * w0.sum(1) * w1.sum(1))
+
+# %% ../nbs/03_metrics.ipynb #4cad4fe1
+boot_metrics = ('roc_auc', 'hter', 'far', 'frr', 'accuracy', 'balanced_accuracy', 'f1_0', 'f1_1')
+
+def _f1(tp, fp, fn): return np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros(len(tp)), where=(2 * tp + fp + fn) > 0)
+
+def _count_metrics(m:dict, w0, w1)->dict:
+    "Every metric of `boot_metrics` for each resample given by the counts `w0` of the negatives and `w1` of the positives"
+    n0, n1 = w0.shape[1], w1.shape[1]
+    fp, tp = (w0 @ m['fp']).astype(float), (w1 @ m['tp']).astype(float)
+    tn, fn = n0 - fp, n1 - tp
+    far, frr = fp / max(n0, 1), fn / max(n1, 1)
+    recalls = [r for r, n in ((1 - far, n0), (1 - frr, n1)) if n]
+    return dict(roc_auc=_auc_counts(m, w0, w1), hter=(far + frr) / 2, far=far, frr=frr, accuracy=(tp + tn) / max(n0 + n1, 1),
+                balanced_accuracy=np.mean(recalls, 0), f1_0=_f1(tn, fn, fp), f1_1=_f1(tp, fp, fn))
+
+# %% ../nbs/03_metrics.ipynb #ab4f93c2
+def _pos_prob(probs)->np.ndarray:
+    "The positive-class probability from (n, 2) class probabilities or (n,) positive-class probabilities"
+    a = np.asarray(probs, dtype=float)
+    return a[:, -1] if a.ndim == 2 else a
+
+def bootstrap_metrics(
+    probs, # (n, 2) class probabilities or (n,) positive-class probabilities; a list of them scores several models on the same resamples
+    targs, # true class index of each image
+    n_boot:int=2000, # resamples
+    seed:int=0, # seed of the resampling
+    threshold:float=0.5, # images whose positive probability is at least this are predicted positive
+)->dict|list:
+    "Every metric of `boot_metrics` on each of `n_boot` stratified bootstrap resamples (resampled within each class): a dict of arrays, or a list of them for a list of models"
+    many = isinstance(probs, (list, tuple)) and np.ndim(probs[0]) > 0
+    t = np.asarray(targs).astype(int)
+    i0, i1 = np.flatnonzero(t == 0), np.flatnonzero(t == 1)
+    ms = [_prepare(_pos_prob(p), i0, i1, threshold) for p in (probs if many else [probs])]
+    rng, chunk, out = np.random.default_rng(seed), max(1, 4_000_000 // max(len(t), 1)), [[] for _ in ms]
+    for s in range(0, n_boot, chunk):
+        w0, w1 = _resample_counts(rng, len(i0), min(chunk, n_boot - s)), _resample_counts(rng, len(i1), min(chunk, n_boot - s))
+        for m, o in zip(ms, out): o.append(_count_metrics(m, w0, w1))
+    res = [{k: np.concatenate([b[k] for b in o]) for k in boot_metrics} for o in out]
+    return res if many else res[0]
+
+# %% ../nbs/03_metrics.ipynb #2887a50a
+def bootstrap_ci(
+    probs, # (n, 2) class probabilities or (n,) positive-class probabilities
+    targs, # true class index of each image
+    vocab=('0', '1'), # class names; the second is the positive class
+    n_boot:int=2000, # resamples
+    seed:int=0, # seed of the resampling
+    level:float=0.95, # coverage of the interval
+    threshold:float=0.5, # images whose positive probability is at least this are predicted positive
+)->dict:
+    "Percentile intervals of AUC, HTER, FAR, FRR, accuracy, balanced accuracy and F1 per class from a stratified bootstrap"
+    bs = bootstrap_metrics(probs, targs, n_boot, seed, threshold)
+    q = [50 * (1 - level), 50 * (1 + level)]
+    ci = {k: [float(x) for x in np.percentile(v, q)] for k, v in bs.items()}
+    return {**{k: ci[k] for k in boot_metrics[:6]}, 'f1': {str(vocab[0]): ci['f1_0'], str(vocab[1]): ci['f1_1']}}
+
+# %% ../nbs/03_metrics.ipynb #c2bf6f68
+def paired_bootstrap(
+    probs_a, # predictions of model A: (n, 2) class probabilities or (n,) positive-class probabilities
+    probs_b, # predictions of model B of the same images, in the same order
+    targs, # true class index of each image
+    metrics=('roc_auc', 'hter'), # metrics to compare, of `boot_metrics` ('f1' is the F1 of the positive class)
+    n_boot:int=2000, # resamples
+    seed:int=0, # seed of the resampling
+    level:float=0.95, # coverage of the interval
+    threshold:float=0.5, # images whose positive probability is at least this are predicted positive
+)->dict:
+    "For each metric: A's and B's value, the difference B - A, its percentile interval and two-sided p-value from a paired stratified bootstrap"
+    a, b = bootstrap_metrics([probs_a, probs_b], targs, n_boot, seed, threshold)
+    t = np.asarray(targs).astype(int)
+    ones = [np.ones((1, int((t == c).sum())), np.int64) for c in (0, 1)]
+    pa, pb = [_count_metrics(_prepare(_pos_prob(x), np.flatnonzero(t == 0), np.flatnonzero(t == 1), threshold), *ones) for x in (probs_a, probs_b)]
+    res = {}
+    for k in metrics:
+        kk = 'f1_1' if k == 'f1' else k
+        d = b[kk] - a[kk]
+        lo, hi = np.percentile(d, [50 * (1 - level), 50 * (1 + level)])
+        p = float(min(1., 2 * (1 + min((d <= 0).sum(), (d >= 0).sum())) / (n_boot + 1)))
+        res[k] = dict(a=float(pa[kk][0]), b=float(pb[kk][0]), difference=float(pb[kk][0] - pa[kk][0]), lo=float(lo), hi=float(hi), p_value=p)
+    return res
+
+# %% ../nbs/03_metrics.ipynb #b807f93c
+def value_ci(
+    v:float, # the value
+    ci=None, # its interval [low, high], or None
+    digits:int=3, # decimals
+)->str:
+    "`v` and its interval as text, e.g. '0.027 [0.012, 0.049]'"
+    return f'{v:.{digits}f}' + (f' [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]' if ci is not None else '')
+
 # %% ../nbs/03_metrics.ipynb #c892fceb
 def binary_report(
     probs, # (n, 2) class probabilities
     targs, # true class index of each image
     vocab=('0', '1'), # class names; the second is the positive class
     threshold:float=0.5, # images whose positive probability is at least this are predicted positive
+    n_boot:int=2000, # stratified bootstrap resamples of the 95% intervals (`ci`); none when 0
+    seed:int=0, # seed of the bootstrap
 )->dict:
-    "Accuracy, balanced accuracy, HTER, FAR, FRR, ROC AUC, F1 per class and confusion matrix of binary predictions"
+    "Accuracy, balanced accuracy, HTER, FAR, FRR, ROC AUC, F1 per class and confusion matrix of binary predictions, with their 95% intervals"
     probs, targs = np.asarray(probs, dtype=float), np.asarray(targs).astype(int)
     p, pred = probs[:, 1], (probs[:, 1] >= threshold).astype(int)
     far, frr = far_frr(p, targs, threshold)
     f1 = skm.f1_score(targs, pred, average=None, labels=[0, 1], zero_division=0)
+    ci = dict(ci=bootstrap_ci(probs, targs, vocab, n_boot, seed, threshold=threshold), bootstrap=dict(resamples=n_boot, seed=seed, level=0.95)) if n_boot else {}
     return dict(n=int(len(targs)), threshold=threshold, positive=str(vocab[1]),
                 accuracy=float(skm.accuracy_score(targs, pred)),
                 balanced_accuracy=float(skm.balanced_accuracy_score(targs, pred)),
                 hter=(far + frr) / 2, far=far, frr=frr,
                 roc_auc=float(skm.roc_auc_score(targs, p)) if len(set(targs)) == 2 else float('nan'),
                 f1={str(v): float(f) for v, f in zip(vocab, f1)},
-                confusion_matrix=skm.confusion_matrix(targs, pred, labels=[0, 1]).tolist())
+                confusion_matrix=skm.confusion_matrix(targs, pred, labels=[0, 1]).tolist(), **ci)
 
 # %% ../nbs/03_metrics.ipynb #8a89d49a
 def report_text(r:dict)->str:
-    "A short readable summary of `binary_report`'s result"
-    f1 = ', '.join(f'{k} {v:.3f}' for k, v in r['f1'].items())
-    return (f"n={r['n']}  AUC {r['roc_auc']:.4f}  HTER {r['hter']:.4f} (FAR {r['far']:.4f}, FRR {r['frr']:.4f}) at {r['threshold']}\n"
-            f"accuracy {r['accuracy']:.4f}  balanced accuracy {r['balanced_accuracy']:.4f}  F1 {f1}\n"
-            f"confusion matrix (rows true, columns predicted): {r['confusion_matrix']}")
+    "A short readable summary of `binary_report`'s result, with the 95% intervals when it has them"
+    ci, d = r.get('ci', {}), 3 if 'ci' in r else 4
+    def v(k): return value_ci(r[k], ci.get(k), d)
+    f1 = ', '.join(f"{k} {value_ci(x, ci.get('f1', {}).get(k), d)}" for k, x in r['f1'].items())
+    b = r.get('bootstrap')
+    return (f"n={r['n']}  AUC {v('roc_auc')}  HTER {v('hter')} (FAR {v('far')}, FRR {v('frr')}) at {r['threshold']}\n"
+            f"accuracy {v('accuracy')}  balanced accuracy {v('balanced_accuracy')}  F1 {f1}\n"
+            f"confusion matrix (rows true, columns predicted): {r['confusion_matrix']}" +
+            (f"\n[95% intervals: stratified bootstrap, {b['resamples']} resamples]" if b else ''))
 
 # %% ../nbs/03_metrics.ipynb #5459e451
 def _pos_prob(probs)->np.ndarray:
