@@ -230,8 +230,8 @@ def _report_md(s, cc, it, dups, leaks):
     "The Markdown page of the report: summary, tables, and every figure"
     f, ratio = s['figures'], cc['count'].max() / cc['count'].min()
     return '\n'.join([
-        f"# Data set report: {s['data']}\n", f"{s['n_images']} labelled images read from `{s['source']}`; "
-        f"{s['n_unlabelled']} unlabelled images in `{s['unlabelled']}`.\n",
+        f"# Data set report: {s['data']}\n", f"{s['n_images']} labelled images read from `{s['source']}`; " +
+        (f"{s['n_unlabelled']} unlabelled images in `{s['unlabelled']}`.\n" if s['unlabelled'] else "No unlabelled images to search for leaks (no `val_img/`; give a folder with `--predict DIR`).\n"),
         "## Classes\n", _md_table(cc), f"Majority to minority ratio {ratio:.1f}:1 (minority {s['minority_ratio']:.1%}).\n",
         f"![classes]({f['class_counts']})\n", "## Image sizes, modes and channels\n", _md_table(it), f"![sizes]({f['image_sizes']})\n",
         "## Mean image per class\n", f"![mean images]({f['mean_images']})\n", "## Samples\n", f"![samples]({f['samples']})\n",
@@ -251,6 +251,7 @@ def explore(
     file_col:str=None, # CSV column of file names or ids
     label_col:str=None, # CSV column of labels
     unlabelled:str='val_img', # folder of unlabelled images (relative to `data`) searched for leaks, if it exists
+    predict:str=None, # folder of unlabelled images anywhere (as `fastcls_train --predict`), searched for leaks instead of `unlabelled`
     n_samples:int=8, # images per class in the samples figure
     n_check:int=16, # images in the label-mapping figure
     seed:int=42, # seed of the random choices
@@ -259,7 +260,7 @@ def explore(
     "Write figures, tables of duplicates and leaks, and a report.md page about the data set in `data` to `out`"
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     df = check_images(read_labels(data, labels, images, file_col, label_col), n_workers)
-    udir = Path(data)/unlabelled if unlabelled else None
+    udir = Path(predict) if predict else Path(data)/unlabelled if unlabelled else None
     ufiles = [str(o) for o in image_files(udir)] if udir is not None and udir.is_dir() else []
     h, hu = file_hashes(df, n_workers), file_hashes(pd.DataFrame({'file': ufiles}), n_workers)
     dups, leaks = find_duplicates(h), find_leaks(h, hu)

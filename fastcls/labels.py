@@ -100,32 +100,49 @@ def read_label_txt(
     return check_classes(df, lpath)
 
 # %% ../nbs/01_labels.ipynb #36d33d26
-file_columns = ('file', 'filename', 'fname', 'image', 'image_id', 'path', 'id')
-label_columns = ('label', 'labels', 'class', 'target', 'y')
+file_columns = ('file', 'filename', 'file_name', 'fname', 'image', 'image_id', 'image_name', 'image_path', 'img', 'img_path',
+                'path', 'filepath', 'file_path', 'id', 'name')
+label_columns = ('label', 'labels', 'class', 'class_name', 'target', 'y', 'diagnosis', 'category', 'finding', 'outcome')
 
-def pick_col(df, col, cands, what, path):
-    "The column `col` of `df`, or the first of `cands` present when `col` is None"
+def _guess_col(df, what, other=None):
+    "The only column of `df` (besides `other`) that looks like a file column (values with an image extension, else the only all-distinct text column) or a label column (exactly two values)"
+    cols = [c for c in df.columns if c != other]
+    if what == 'file':
+        cands = [c for c in cols if df[c].str.lower().str.endswith(tuple(image_extensions)).mean() > 0.9] or \
+                [c for c in cols if df[c].nunique() == len(df) and not df[c].str.fullmatch(r'[\d.eE+-]+').all()]
+    else: cands = [c for c in cols if df[c].nunique() == 2]
+    return cands[0] if len(cands) == 1 else None
+
+def pick_col(df, col, cands, what, path, other=None):
+    "The column `col` of `df`; else the first of the usual names `cands`; else the only column that looks like one; naming the flag to set otherwise"
     if col is not None:
         if col not in df.columns: raise LabelError(f"{path} has no column {col!r} (it has {', '.join(df.columns)})")
         return col
-    found = [c for c in df.columns if c.lower() in cands]
-    if not found: raise LabelError(f"{path}: no {what} column found among {', '.join(df.columns)}; name it with the {what}_col option")
+    found = [c for c in df.columns if c.lower() in cands and c != other] or [g for g in [_guess_col(df, what, other)] if g is not None]
+    if not found: raise LabelError(f"{path}: no {what} column found among {', '.join(df.columns)}; name it with --{what}-col (the {what}_col option in Python)")
     return found[0]
 
 # %% ../nbs/01_labels.ipynb #3c0699c3
-def _resolve_files(names, folder, path):
-    "Paths of the images named in `names` inside `folder`; names may leave out the extension"
+def _resolve_files(names, folder, path, data=None):
+    "Paths of the images named in `names`: in `folder` (names may leave out the extension), else relative to the CSV's folder or to `data`"
     by_stem = {}
     for f in folder.iterdir():
         if f.suffix.lower() in image_extensions: by_stem.setdefault(f.stem, f); by_stem.setdefault(f.name, f)
-    res, missing = [], []
+    bases = list(dict.fromkeys(Path(o) for o in (folder, path.parent, data) if o is not None))
+    res, missing, used = [], [], {}
     for i, n in enumerate(names):
-        f = by_stem.get(n) or (folder/n if (folder/n).is_file() else None)
+        f = by_stem.get(n)
+        if f is None:
+            b = next((b for b in bases if (b/n).is_file()), None)
+            if b is not None: f = b/n; used[b] = used.get(b, 0) + 1
         if f is None: missing.append((i + 2, n))
         res.append(f)
     if missing:
         shown = '; '.join(f'line {l}: {n!r}' for l, n in missing[:5])
-        raise LabelError(f"{path}: {len(missing)} image(s) not found in {folder}: {shown}" + (' ...' if len(missing) > 5 else ''))
+        raise LabelError(f"{path}: {len(missing)} image(s) not found in {folder}" + (f" (nor relative to {', '.join(map(str, bases[1:]))})" if len(bases) > 1 else '') +
+                         f": {shown}" + (' ...' if len(missing) > 5 else ''))
+    for b, k in used.items():
+        if b != folder: print(f"note: {k} image path(s) in {path.name} are relative to {b}")
     return [str(o) for o in res]
 
 # %% ../nbs/01_labels.ipynb #5bc2f45c
@@ -145,13 +162,14 @@ def read_label_csv(
     if not path.is_file(): raise LabelError(f"Label file {path} does not exist")
     raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     fcol = pick_col(raw, file_col, file_columns, 'file', path)
-    lcol = pick_col(raw, label_col, label_columns, 'label', path)
+    lcol = pick_col(raw, label_col, label_columns, 'label', path, other=fcol)
+    if (file_col, label_col) != (fcol, lcol): print(f"{path.name}: files from column {fcol!r}, labels from column {lcol!r}")
     if images is None: images = next((o for o in ('train', 'train_img', 'images') if (data/o).is_dir()), '.')
     folder = data/images
     if not folder.is_dir(): raise LabelError(f"Image folder {folder} does not exist")
     dups = raw[raw[fcol].duplicated(keep=False)]
     if len(dups): raise LabelError(f"{path}: {dups[fcol].nunique()} file name(s) appear more than once, e.g. {dups[fcol].iloc[0]!r} at lines {', '.join(str(i+2) for i in dups.index[:3])}")
-    df = pd.DataFrame({'file': _resolve_files(raw[fcol].str.strip().tolist(), folder, path),
+    df = pd.DataFrame({'file': _resolve_files(raw[fcol].str.strip().tolist(), folder, path, data),
                        'label': raw[lcol].str.strip().tolist(), 'line': range(2, len(raw)+2)})
     df = pd.concat([df, raw.drop(columns=[fcol, lcol, *(c for c in _table_columns if c in raw)])], axis=1)
     df.attrs['source'] = str(path)

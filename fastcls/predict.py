@@ -7,11 +7,22 @@ Docs: https://fastcls.github.io/fastcls/predict.html.md"""
 # %% ../nbs/04a_predict.ipynb #3953eb74
 from __future__ import annotations
 from pathlib import Path
+import warnings
 import numpy as np, pandas as pd
+from fastai.learner import load_learner
 from .core import write_atomic
 
 # %% auto #0
-__all__ = ['predict_files', 'write_predictions']
+__all__ = ['load_model', 'predict_files', 'write_predictions']
+
+# %% ../nbs/04a_predict.ipynb #91f3a52b
+def load_model(
+    path, # an exported model (model.pkl)
+):
+    "fastai's `load_learner`, without its warning about pickle files on every load"
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='load_learner` uses Python', category=UserWarning)
+        return load_learner(path)
 
 # %% ../nbs/04a_predict.ipynb #c95341a5
 def predict_files(

@@ -16,7 +16,7 @@ from fastai.learner import Recorder, load_learner
 from fastai.torch_core import rank_distrib
 from .core import LabelError, ConfigError, NotFound, write_atomic
 from .labels import image_files
-from .predict import predict_files, write_predictions
+from .predict import predict_files, write_predictions, load_model
 from .train import skipped_epoch
 from .config import run_config, config_hash
 from .search import metric_row, lower_better
@@ -132,7 +132,7 @@ def predict_ensemble(
     models = [models] if isinstance(models, (str, Path)) else list(models)
     files, paths, probs, vocab = image_files(images), [p for m in models for p in _model_files(m)], [], None
     for p in paths:
-        learn = load_learner(p)
+        learn = load_model(p)
         if vocab is not None and list(learn.dls.vocab) != vocab:
             raise LabelError(f"{p} predicts the classes {list(learn.dls.vocab)}, the models before it {vocab}: an ensemble needs the same classes")
         vocab = list(learn.dls.vocab)

@@ -25,7 +25,7 @@ from .metrics import hter, binary_report, report_text, value_ci, paired_bootstra
 from .interpret import threshold_sweep
 from .metrics import calibration_metrics
 from .calibrate import fit_calibration, calibration_report, calibration_text, calibrate_model, calibrate_probs, cross_fit
-from .predict import write_predictions
+from .predict import write_predictions, load_model
 from fastai.learner import load_learner
 from .train import train
 from .config import check_options, check_grid, save_config
@@ -183,7 +183,7 @@ def _calibrate_cv(runs, oof, vocab, method, n_bins:int=15):
     cf = calibration_metrics(cross_fit(logits, targs, oof.fold.values, method), targs, n_bins)
     rep['after_cross_fitted'] = dict(ece=cf['ece'], brier=cf['brier'])
     for r in map(Path, runs):
-        learn = load_learner(r/'model.pkl')
+        learn = load_model(r/'model.pkl')
         learn.model = calibrate_model(learn.model, calib)
         learn.export(r/'model.pkl')
         if (r/'predictions.csv').exists():
