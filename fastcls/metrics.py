@@ -207,11 +207,6 @@ def report_text(r:dict)->str:
             (f"\n[95% intervals: stratified bootstrap, {b['resamples']} resamples]" if b else ''))
 
 # %% ../nbs/03_metrics.ipynb #5459e451
-def _pos_prob(probs)->np.ndarray:
-    "The positive-class probability from (n, 2) class probabilities, or the positive-class probabilities themselves"
-    p = np.asarray(probs, dtype=float)
-    return p[:, -1] if p.ndim == 2 else p
-
 def ece(
     probs, # (n, 2) class probabilities, or the positive-class probability of each image
     targs, # true class of each image (0 negative, 1 positive)
