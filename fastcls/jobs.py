@@ -99,7 +99,7 @@ def grid(
 
 # %% ../nbs/08c_jobs.ipynb #59ef062f
 def predict(
-    model:str=None, # exported model (model.pkl), a run folder, or a cross-validation folder (the mean of its fold models)
+    model:str=None, # exported model (model.pkl, or model.onnx from fastcls_export: predicted with onnxruntime alone), a run folder, or a cross-validation folder (the mean of its fold models)
     images:str=None, # folder of images to predict
     models:Annotated[list, dict(nargs='+', type=str, metavar='MODEL')]=None, # more models to average with MODEL (an ensemble): model.pkl files, run folders or cross-validation folders
     tta:bool=False, # test-time augmentation (fastai's Learner.tta) for each model
@@ -116,6 +116,10 @@ def predict(
     ms = [m for m in [model, *(models or []), *(top_runs(table, top, metric).run if top else [])] if m is not None]
     if not ms or images is None: raise ConfigError('Give MODEL IMAGES, IMAGES --models A B ..., or IMAGES --top K')
     out = Path(out) if out else Path(images).resolve().parent/'label_val.txt'
+    if str(ms[0]).endswith('.onnx'):
+        if len(ms) > 1: raise ConfigError('An ONNX model predicts alone: export a cross-validation folder as one graph (fastcls_export CV_FOLDER) instead of an ensemble')
+        from fastcls.onnx_predict import predict_onnx  # here, not at the top: onnxruntime is an optional extra
+        return predict_onnx(ms[0], images, out, Path(csv) if csv else out.parent/'predictions.csv', threshold, bs)
     return predict_ensemble(ms, images, out, Path(csv) if csv else out.parent/'predictions.csv', tta, threshold, bs)
 
 # %% ../nbs/08c_jobs.ipynb #7ba8e67a

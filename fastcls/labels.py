@@ -13,13 +13,16 @@ import numpy as np, pandas as pd
 from PIL import Image
 from fastcore.foundation import L
 from fastcore.parallel import parallel
-from fastai.data.transforms import image_extensions
+import mimetypes
 from .core import LabelError
 
 # %% auto #0
-__all__ = ['file_columns', 'label_columns', 'image_files', 'check_classes', 'read_label_txt', 'pick_col', 'read_label_csv',
-           'read_class_folders', 'exclude_files', 'read_labels', 'open_image', 'image_info', 'check_images',
-           'summarize', 'summary_text', 'fingerprint']
+__all__ = ['image_extensions', 'file_columns', 'label_columns', 'image_files', 'check_classes', 'read_label_txt', 'pick_col',
+           'read_label_csv', 'read_class_folders', 'exclude_files', 'read_labels', 'open_image', 'image_info',
+           'check_images', 'summarize', 'summary_text', 'fingerprint']
+
+# %% ../nbs/01_labels.ipynb #507210bc
+image_extensions = {k for k, v in mimetypes.types_map.items() if v.startswith('image/')}  # fastai's image extensions, without importing fastai (ONNX prediction runs without it)
 
 # %% ../nbs/01_labels.ipynb #0671e50f
 def image_files(

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 import warnings
 import numpy as np, pandas as pd
-from fastai.learner import load_learner
 from .core import write_atomic
 
 # %% auto #0
@@ -20,6 +19,7 @@ def load_model(
     path, # an exported model (model.pkl)
 ):
     "fastai's `load_learner`, without its warning about pickle files on every load"
+    from fastai.learner import load_learner  # here, not at the top: writing predictions (ONNX prediction) needs no fastai
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='load_learner` uses Python', category=UserWarning)
         return load_learner(path)

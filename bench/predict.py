@@ -1,0 +1,78 @@
+"""Images per second and peak memory of prediction: fastai's model against its ONNX export, end to end and alone.
+
+    python bench/predict.py --n 2000 --size 64 [--arch resnet18] [--bs 64] [--dest /tmp/fastcls-bench-predict]
+
+It trains a tiny run (one epoch on 200 digits, `pretrained=False`: the weights do not change the speed), exports it with
+`export_onnx`, writes `--n` PNG images of `--size` pixels, and times, each in a fresh process (so that each peak RSS is its own):
+(a) `fastcls_predict RUN IMAGES` with the fastai model (`load_model`, `predict_files`, `write_predictions`),
+(b) `fastcls_predict MODEL.onnx IMAGES` (`predict_onnx`: threaded decoding, onnxruntime, the same files written),
+(c) the ONNX session alone on the images already decoded in memory (the ceiling of (b)).
+The last line is machine-readable: ratio_fastai = (b) / (a), ratio_ceiling = (b) / (c), peak_rss_mb = the peak RSS of (b).
+"""
+import argparse, json, os, re, resource, shutil, subprocess, sys, time
+from pathlib import Path
+
+def _rss_mb()->float:
+    "Peak resident memory of this process in MB (`VmHWM`: `ru_maxrss` would count the parent's, inherited across fork and exec)"
+    try: return int(re.search(r'VmHWM:\s+(\d+) kB', Path('/proc/self/status').read_text())[1]) / 1024
+    except (OSError, TypeError): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+def phase(name, run, images, bs):
+    "Run one measurement in this process and print a JSON line: images/s and peak RSS"
+    import numpy as np
+    if name == 'fastai':
+        from fastcls.jobs import predict
+        t0 = time.perf_counter(); df = predict(str(run), str(images), out=str(run/'fastai_label_val.txt'), bs=bs)
+    elif name == 'onnx':
+        from fastcls.onnx_predict import predict_onnx
+        t0 = time.perf_counter(); df = predict_onnx(run/'model.onnx', images, run/'onnx_label_val.txt', run/'onnx_predictions.csv', bs=bs, progress=False)
+    else:
+        from fastcls.labels import image_files
+        from fastcls.onnx_predict import onnx_session, onnx_metadata, decode_image
+        sess = onnx_session(run/'model.onnx'); m = onnx_metadata(sess)
+        x = np.stack([decode_image(f, m['size'], m['crop'], m['channels']) for f in image_files(images)])
+        sess.run(None, {'images': x[:bs]})  # warm-up
+        t0 = time.perf_counter()
+        df = np.concatenate([sess.run(None, {'images': x[i:i + bs]})[0] for i in range(0, len(x), bs)])
+    s = time.perf_counter() - t0
+    print(json.dumps(dict(phase=name, n=len(df), seconds=s, img_s=len(df) / s, peak_rss_mb=_rss_mb())))
+
+def prepare(dest, n, size, arch):
+    "A tiny trained and exported run, and `n` images of `size` pixels to predict"
+    from PIL import Image
+    from fastcls.datasets import make_digits, digit_images
+    from fastcls.train import train
+    from fastcls.export import export_onnx
+    dest = Path(dest)
+    if dest.exists(): shutil.rmtree(dest)
+    data = make_digits(dest/'data', n=200, n_val=0, size=size)
+    r = train(data, out=dest/'runs', name='bench', arch=arch, pretrained=False, epochs=1, bs=32, size=size, lr=1e-3, progress=False, num_workers=0)
+    export_onnx(r.run)
+    imgs, _ = digit_images(0, size)
+    (dest/'images').mkdir()
+    for i in range(n): Image.fromarray(imgs[i % len(imgs)]).save(dest/'images'/f'{i:06d}.png')
+    return Path(r.run), dest/'images'
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--n', type=int, default=2000); ap.add_argument('--size', type=int, default=64)
+    ap.add_argument('--arch', default='resnet18'); ap.add_argument('--bs', type=int, default=64)
+    ap.add_argument('--dest', default='/tmp/fastcls-bench-predict')
+    ap.add_argument('--phase', default=None, help=argparse.SUPPRESS); ap.add_argument('--run', default=None, help=argparse.SUPPRESS)
+    ap.add_argument('--images', default=None, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.phase: return phase(a.phase, Path(a.run), Path(a.images), a.bs)
+    run, images = prepare(a.dest, a.n, a.size, a.arch)
+    res = {}
+    for p in ('fastai', 'onnx', 'ceiling'):
+        out = subprocess.run([sys.executable, __file__, '--phase', p, '--run', str(run), '--images', str(images), '--bs', str(a.bs)],
+                             capture_output=True, text=True, check=True).stdout
+        res[p] = json.loads(out.strip().splitlines()[-1])
+        print(f"{p:8s} {res[p]['img_s']:8.0f} images/s  {res[p]['seconds']:6.2f} s  peak RSS {res[p]['peak_rss_mb']:.0f} MB")
+    same = (run/'fastai_label_val.txt').read_text() == (run/'onnx_label_val.txt').read_text()
+    print(f"{a.n} images of {a.size} px, {a.arch}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.2f}); "
+          f"label files identical: {same}; ONNX file {(run/'model.onnx').stat().st_size / 2**20:.1f} MB")
+    f, o, c = (res[p]['img_s'] for p in ('fastai', 'onnx', 'ceiling'))
+    print(f"fastai_img_s={f:.1f} onnx_img_s={o:.1f} ceiling_img_s={c:.1f} ratio_fastai={o / f:.2f} ratio_ceiling={o / c:.2f} peak_rss_mb={res['onnx']['peak_rss_mb']:.0f}")
+
+if __name__ == '__main__': main()
