@@ -6,13 +6,13 @@ Docs: https://fastcls.github.io/fastcls/runs.html.md"""
 
 # %% ../nbs/08b_runs.ipynb #06eb2ad8
 from __future__ import annotations
-import json, hashlib, importlib, warnings
+import json, importlib, warnings
 from datetime import datetime
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.basics import store_attr, patch
 from fastai.callback.core import Callback
-from fastai.learner import Recorder, load_learner
+from fastai.learner import Recorder
 from fastai.torch_core import rank_distrib
 from .core import LabelError, ConfigError, NotFound, write_atomic
 from .labels import image_files

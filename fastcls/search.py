@@ -26,9 +26,8 @@ from .interpret import threshold_sweep
 from .metrics import calibration_metrics
 from .calibrate import fit_calibration, calibration_report, calibration_text, calibrate_model, calibrate_probs, cross_fit
 from .predict import write_predictions, load_model
-from fastai.learner import load_learner
 from .train import train
-from .config import check_options, check_grid, save_config
+from .config import check_grid, save_config
 
 # %% ../nbs/08a_search.ipynb #0c791e8f
 def _one_process(what):

@@ -6,7 +6,7 @@ Docs: https://fastcls.github.io/fastcls/shift.html.md"""
 
 # %% ../nbs/04c_shift.ipynb #5325b7dc
 from __future__ import annotations
-import numpy as np, pandas as pd, torch
+import numpy as np, torch
 from torch import nn
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
