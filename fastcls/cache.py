@@ -173,7 +173,7 @@ def cached_dataloaders(
     strength:float=1.0, # how far the sampler rebalances: 1 fully, 0 not at all
     valid_pct:float=0.2, # share of the images held out for validation (stratified)
     seed:int=42, # seed of the split
-    aug:bool=True, # fastai batch augmentation
+    aug:str='default', # augmentation preset (see `aug_presets`)
     num_workers:int=None, # threads decoding the images into the cache (all cores when None, 0 for none)
     cache_path=None, # `.npy` file to keep the cache in and reuse across runs; in memory when None
     device=None, # device of the batches (`default_device()` when None); the cache goes there too when it fits

@@ -13,7 +13,7 @@ from fastai.data.block import DataBlock, CategoryBlock
 from fastai.data.transforms import ColReader
 from fastai.vision.data import ImageBlock
 from fastai.vision.core import PILImage, PILImageBW
-from fastai.vision.augment import Resize, CropPad, aug_transforms
+from fastai.vision.augment import Resize, CropPad, aug_transforms, RandomErasing, Hue, Saturation
 from fastai.data.core import TfmdDL
 from fastai.callback.core import Callback
 from sklearn.model_selection import train_test_split
@@ -22,9 +22,9 @@ from .groups import group_split
 from .core import LabelError, ConfigError
 
 # %% auto #0
-__all__ = ['samplers', 'stratified_splitter', 'check_split', 'is_grey', 'auto_size', 'Image8', 'Image8BW', 'label_file_block',
-           'class_weights', 'undersample_counts', 'BalancedDL', 'ProgressiveSampling', 'check_sampler',
-           'sampler_kwargs', 'image_dataloaders', 'class_balance']
+__all__ = ['aug_presets', 'samplers', 'stratified_splitter', 'check_split', 'is_grey', 'auto_size', 'Image8', 'Image8BW',
+           'aug_tfms', 'label_file_block', 'class_weights', 'undersample_counts', 'BalancedDL', 'ProgressiveSampling',
+           'check_sampler', 'sampler_kwargs', 'image_dataloaders', 'class_balance']
 
 # %% ../nbs/02_data.ipynb #93f52b19
 def stratified_splitter(
@@ -90,6 +90,32 @@ class Image8BW(PILImageBW):
     def create(cls, fn:Path|str, **kwargs):
         return cls(open_image(fn, 'L')) if isinstance(fn, (str, Path)) else super().create(fn, **kwargs)
 
+# %% ../nbs/02_data.ipynb #cbddb6b3
+aug_presets = dict(
+    default=dict(max_rotate=10., max_zoom=1.1, max_warp=0.1),
+    none=None,
+    light=dict(max_rotate=5., max_zoom=1.05, max_warp=0., max_lighting=0.1),
+    strong=dict(max_rotate=20., max_zoom=1.3, max_warp=0.2, max_lighting=0.4, erase=0.25),
+    xray=dict(do_flip=False, max_rotate=7., max_zoom=1.15, max_warp=0., max_lighting=0.3, p_lighting=0.9),
+    histology=dict(flip_vert=True, max_rotate=10., max_zoom=1.1, max_warp=0., hue=0.05, saturation=0.2),
+    faces=dict(max_rotate=10., max_zoom=1.1, max_warp=0., max_lighting=0.3, saturation=0.2),
+)
+
+def aug_tfms(
+    aug:str='default', # a name in `aug_presets` (True and False are read as 'default' and 'none')
+    channels:int=3, # 1 leaves out the colour transforms (hue, saturation)
+    **kwargs # passed on to `aug_transforms`, overriding the preset
+)->list:
+    "fastai batch transforms of the augmentation preset `aug`"
+    aug = {True: 'default', False: 'none', None: 'none'}.get(aug, aug)
+    if aug not in aug_presets: raise ConfigError(f"Unknown augmentation preset {aug!r}: use {', '.join(aug_presets)}")
+    if aug_presets[aug] is None: return []
+    p = {**aug_presets[aug], **kwargs}
+    xtra = [RandomErasing(p=p.pop('erase'), max_count=2)] if 'erase' in p else []
+    hue, sat = p.pop('hue', 0), p.pop('saturation', 0)
+    if channels == 3: xtra += ([Hue(hue)] if hue else []) + ([Saturation(sat)] if sat else [])
+    return aug_transforms(**p, xtra_tfms=xtra or None)
+
 # %% ../nbs/02_data.ipynb #63309c65
 def label_file_block(
     vocab, # the two class names, in order (the second is the positive class)
@@ -98,12 +124,12 @@ def label_file_block(
     channels:int=3, # 1 for greyscale models, 3 for colour
     valid_pct:float=0.2, # share of the images held out for validation
     seed:int=42, # seed of the split
-    aug:bool=True, # fastai batch augmentation (flips, small rotations, zoom, lighting)
-    **kwargs # passed on to `aug_transforms`
+    aug:str='default', # augmentation preset, a name in `aug_presets` ('none' for no augmentation)
+    **kwargs # passed on to `aug_transforms`, overriding the preset
 )->DataBlock:
     "A `DataBlock` reading the `file` and `label` columns of a label table"
     item_tfms = ([CropPad(crop)] if crop else []) + [Resize(size)]
-    batch_tfms = aug_transforms(**{'max_rotate': 10., 'max_zoom': 1.1, 'max_warp': 0.1, **kwargs}) if aug else None
+    batch_tfms = aug_tfms(aug, channels, **kwargs) or None
     return DataBlock(blocks=(ImageBlock(Image8BW if channels == 1 else Image8), CategoryBlock(vocab=list(vocab))),
                      get_x=ColReader('file'), get_y=ColReader('label'), splitter=stratified_splitter(valid_pct, seed),
                      item_tfms=item_tfms, batch_tfms=batch_tfms)
@@ -214,7 +240,7 @@ def image_dataloaders(
     strength:float=1.0, # how far the sampler rebalances: 1 fully, 0 not at all
     valid_pct:float=0.2, # share of the images held out for validation (stratified)
     seed:int=42, # seed of the split
-    aug:bool=True, # fastai batch augmentation
+    aug:str='default', # augmentation preset (see `aug_presets`)
     num_workers:int=None, # data loading processes (fastai's default when None)
     **kwargs # passed on to `Datasets.dataloaders`
 ):

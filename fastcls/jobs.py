@@ -102,7 +102,7 @@ def predict(
     model:str=None, # exported model (model.pkl, or model.onnx from fastcls_export: predicted with onnxruntime alone), a run folder, or a cross-validation folder (the mean of its fold models)
     images:str=None, # folder of images to predict
     models:Annotated[list, dict(nargs='+', type=str, metavar='MODEL')]=None, # more models to average with MODEL (an ensemble): model.pkl files, run folders or cross-validation folders
-    tta:bool=False, # test-time augmentation (fastai's Learner.tta) for each model
+    tta:bool=False, # test-time augmentation for each model: the average over the flips its training used
     out:str=None, # label file to write (default: IMAGES/../label_val.txt)
     csv:str=None, # CSV of file names and class probabilities (default: next to OUT, predictions.csv)
     threshold:float=0.5, # positive-class probability from which an image is predicted positive (e.g. the threshold fastcls_cv chose)

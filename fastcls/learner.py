@@ -12,7 +12,7 @@ from fastcore.basics import ifnone
 from fastcore.foundation import L
 from fastcore.meta import delegates
 from fastai.learner import Learner
-from fastai.losses import BaseLoss, CrossEntropyLossFlat, FocalLoss, FocalLossFlat
+from fastai.losses import BaseLoss, CrossEntropyLossFlat, FocalLoss, FocalLossFlat, LabelSmoothingCrossEntropy, LabelSmoothingCrossEntropyFlat
 from fastai.data.transforms import Normalize
 from fastai.vision.core import PILImageBW
 from fastai.vision.learner import vision_learner
@@ -37,17 +37,31 @@ class _FocalLossFlat(FocalLossFlat):
     "fastai's `FocalLossFlat` computed by `_FocalLoss`"
     def __init__(self, gamma=2.0, weight=None): BaseLoss.__init__(self, _FocalLoss, gamma=gamma, weight=weight, axis=-1)
 
+class _LabelSmoothing(LabelSmoothingCrossEntropy):
+    "fastai's `LabelSmoothingCrossEntropy` with its class weight a buffer, as in `_FocalLoss`"
+    def __init__(self, eps=0.1, weight=None, reduction='mean'):
+        super().__init__(eps, None, reduction)
+        del self.weight
+        self.register_buffer('weight', weight)
+
+class _LabelSmoothingFlat(LabelSmoothingCrossEntropyFlat):
+    "fastai's `LabelSmoothingCrossEntropyFlat` computed by `_LabelSmoothing`"
+    def __init__(self, eps=0.1, weight=None): BaseLoss.__init__(self, _LabelSmoothing, eps=eps, weight=weight, axis=-1)
+
 def make_loss(
     loss:str='ce', # 'ce' (cross-entropy), 'weighted' (class-weighted cross-entropy) or 'focal'
     weights=None, # per-class weights for 'weighted' (and optionally 'focal'), e.g. from `class_weights`
     gamma:float=2.0, # focusing parameter of the focal loss
+    smoothing:float=0., # label smoothing of the cross-entropy: the share of each target spread evenly over the classes
 ):
-    "A fastai loss for a classifier: plain, class-weighted or focal cross-entropy"
+    "A fastai loss for a classifier: plain, class-weighted or focal cross-entropy, optionally with label smoothing"
     w = None if weights is None else torch.as_tensor(np.asarray(weights), dtype=torch.float32)
-    if loss == 'ce': return CrossEntropyLossFlat()
-    if loss == 'weighted':
-        if w is None: raise ConfigError("loss='weighted' needs class weights")
-        return CrossEntropyLossFlat(weight=w)
+    if smoothing and loss == 'focal': raise ConfigError("label smoothing goes with loss 'ce' or 'weighted', not 'focal'")
+    if not 0 <= smoothing < 1: raise ConfigError(f"smoothing should be in [0, 1), got {smoothing}")
+    if loss == 'weighted' and w is None: raise ConfigError("loss='weighted' needs class weights")
+    if loss in ('ce', 'weighted'):
+        w = w if loss == 'weighted' else None
+        return _LabelSmoothingFlat(smoothing, w) if smoothing else CrossEntropyLossFlat(weight=w)
     if loss == 'focal': return _FocalLossFlat(gamma=gamma, weight=w)
     raise ConfigError(f"Unknown loss {loss!r}: use 'ce', 'weighted' or 'focal'")
 
@@ -82,6 +96,7 @@ def create_learner(
     loss:str='ce', # 'ce', 'weighted' or 'focal' (see `make_loss`)
     class_wts=None, # per-class loss weights for 'weighted'/'focal' loss
     gamma:float=2.0, # focal loss focusing parameter
+    smoothing:float=0., # label smoothing of the cross-entropy (see `make_loss`)
     lin_ftrs:list=None, # hidden layer sizes of the head (fastai's default [512] when None)
     ps:float=0.5, # dropout of the head
     metrics=None, # fastai metrics; `binary_metrics()` when None
@@ -95,7 +110,7 @@ def create_learner(
         pretrained = True
     try:
         learn = vision_learner(dls, arch, pretrained=pretrained, n_in=_channels(dls), normalize=False,
-                               loss_func=make_loss(loss, class_wts, gamma), metrics=ifnone(metrics, binary_metrics()),
+                               loss_func=make_loss(loss, class_wts, gamma, smoothing), metrics=ifnone(metrics, binary_metrics()),
                                lin_ftrs=lin_ftrs, ps=ps, **kwargs)
     except Exception as e:
         if not pretrained or weights is not None: raise

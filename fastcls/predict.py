@@ -30,9 +30,13 @@ def predict_files(
     files, # image paths
     bs:int=None, # batch size; the learner's when None
     num_workers:int=0, # data loading processes
+    tta:bool=False, # average over the flips the training augmentation used (`fastcls.recipe.tta_logits`)
 )->np.ndarray:
     "Class probabilities (n, 2) of the images in `files`, with the learner's validation transforms"
     dl = learn.dls.test_dl([str(f) for f in files], bs=bs or learn.dls.bs, num_workers=num_workers)
+    if tta:
+        from fastcls.recipe import tta_logits  # here, not at the top: writing predictions (ONNX prediction) needs no fastai
+        return tta_logits(learn, dl)[0].float().softmax(-1).numpy()
     probs, _ = learn.get_preds(dl=dl)
     return probs.float().numpy()
 

@@ -113,10 +113,8 @@ def _model_files(m)->list:
 
 # %% ../nbs/08b_runs.ipynb #a659b65d
 def _predict_model(learn, files, tta:bool, bs:int)->np.ndarray:
-    "Class probabilities of `files` from one learner, with test-time augmentation when `tta`"
-    if not tta: return predict_files(learn, files, bs=bs)
-    dl = learn.dls.test_dl([str(f) for f in files], bs=bs, num_workers=0)
-    with learn.no_bar(): return learn.tta(dl=dl)[0].float().numpy()
+    "Class probabilities of `files` from one learner, averaged over the training flips when `tta`"
+    with learn.no_bar(): return predict_files(learn, files, bs=bs, tta=tta)
 
 # %% ../nbs/08b_runs.ipynb #1f2475a8
 def predict_ensemble(
@@ -124,7 +122,7 @@ def predict_ensemble(
     images, # folder of images to predict
     out=None, # label file to write, one predicted label per line in sorted file-name order (none when None)
     csv=None, # CSV of file names, mean class probabilities and labels (none when None)
-    tta:bool=False, # test-time augmentation with fastai's `Learner.tta`
+    tta:bool=False, # test-time augmentation: average over the flips the training used (`fastcls.recipe.tta_logits`)
     threshold:float=0.5, # positive-class probability from which an image is predicted positive (e.g. `best_threshold` of the OOF predictions)
     bs:int=64, # batch size
 )->pd.DataFrame:

@@ -20,12 +20,13 @@ from fastcore.basics import noop
 from fastcore.meta import delegates
 from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.progress import ProgressCallback
-from fastai.learner import Recorder
+from fastai.learner import Recorder, save_model
 from fastai.torch_core import set_seed, default_device, num_distrib, rank_distrib, distrib_barrier
 from fastai.distributed import teardown_distrib
 from .datasets import make_digits
 from .labels import read_labels, check_images, summarize, summary_text, image_files, fingerprint
-from .data import image_dataloaders, class_weights, samplers, ProgressiveSampling, check_sampler
+from .data import image_dataloaders, class_weights, samplers, ProgressiveSampling, check_sampler, aug_presets, auto_size
+from .recipe import EMA, kept_model, mixes, mix_callbacks, budget_epochs, tta_logits
 from .cache import cached_dataloaders
 from .groups import add_groups, group_report, group_text
 from .core import LabelError, ConfigError, NotFound, save_fig, write_atomic
@@ -90,9 +91,13 @@ class RunKeeper(Callback):
     def after_epoch(self):
         if skipped_epoch(self): return
         val = float(self.recorder.values[-1][self.idx])
-        if self.comp(val, self.best): self.best, self.wait = val, 0; self.learn.save('best')
+        models = self.learn.path/self.learn.model_dir
+        models.mkdir(parents=True, exist_ok=True)
+        if self.comp(val, self.best): self.best, self.wait = val, 0; save_model(models/'best.pth', kept_model(self.learn), None, with_opt=False)
         else: self.wait += 1
         self.learn.save('last', with_opt=True)
+        ema = next((c for c in self.learn.cbs if isinstance(c, EMA)), None)
+        if ema and not rank_distrib(): torch.save(ema.state_dict(), models/'last_ema.pth')
         torch.save(_rng_state(), _rng_file(self.learn))
         if not rank_distrib():
             sl = self.recorder.smooth_loss
@@ -145,6 +150,17 @@ def _versions():
     return dict(python=platform.python_version(), torch=torch.__version__, fastai=fastai.__version__, timm=timm.__version__,
                 sklearn=sklearn.__version__, fastcls=fastcls.__version__)
 
+# %% ../nbs/05a_train.ipynb #5a481c38
+def _weights_used(learn, pretrained, weights, state=None)->str:
+    "Which weights the model started from, for the run's settings"
+    if state is not None: return 'resumed from the run\'s last epoch'
+    if weights is not None: return f'local file {Path(weights).resolve()}'
+    if not pretrained: return 'none: trained from scratch'
+    cfg = learn.model[0].model.pretrained_cfg
+    return f"timm {cfg.get('architecture')}.{cfg.get('tag')} ({cfg.get('hf_hub_id') or cfg.get('url') or 'download'})"
+
+_old_defaults = dict(mix='none', smoothing=0., ema=False, min_steps=0, tta=False)  # runs saved before these options existed resume as they were
+
 # %% ../nbs/05a_train.ipynb #58a50d49
 def _mark_valid(df, valid_files):
     "`df` with an `is_valid` column marking the images of `valid_files` (paths, or a text file listing them)"
@@ -186,15 +202,17 @@ def _fit(learn, run, phases, monitor, patience, state=None, cbs=()):
             learn.load('last', with_opt=True)
             f = _rng_file(learn)
             _set_rng_state(torch.load(f if f.exists() else _rng_file(learn, 0), weights_only=False))
+            ema, fe = next((c for c in cbs if isinstance(c, EMA)), None), learn.path/learn.model_dir/'last_ema.pth'
+            if ema and fe.exists(): ema.load_state_dict(torch.load(fe, weights_only=False))
         keeper = RunKeeper(run, monitor, patience, phase, best, wait, state.get('smooth') if start else None)
         if start < n: learn.fit_one_cycle(n, lr, start_epoch=start, cbs=[History(run/'history.csv', phase), keeper, *cbs])
         best, wait, state = keeper.best, keeper.wait, None
     return best
 
 # %% ../nbs/05a_train.ipynb #fd231b18
-def _finish(learn, run, pred_dir, pred_target, cbs=None, calibrate='none'):
-    "Evaluate the best model on the validation split (one inference pass), calibrate it, write the analysis, export the model (without the extra `cbs`) and predict `pred_dir`"
-    logits, targs = learn.get_preds(ds_idx=1, act=noop)
+def _finish(learn, run, pred_dir, pred_target, cbs=None, calibrate='none', tta=False):
+    "Evaluate the best model on the validation split (one inference pass, or one per flip with `tta`), calibrate it, write the analysis, export the model (without the extra `cbs`) and predict `pred_dir`"
+    logits, targs = tta_logits(learn) if tta else learn.get_preds(ds_idx=1, act=noop)
     probs, cal = calibrate_learner(learn, logits, targs, calibrate)  # with `calibrate`, the model gets a last layer mapping its logits to calibrated ones
     if cal: print(calibration_text(cal))
     save_fig(plot_history(pd.read_csv(run/'history.csv')), run/'loss_curves.png')
@@ -207,7 +225,7 @@ def _finish(learn, run, pred_dir, pred_target, cbs=None, calibrate='none'):
     n_pred, shift = 0, None
     if pred_dir is not None:
         files = image_files(pred_dir)
-        new_probs = predict_files(learn, files)
+        new_probs = predict_files(learn, files, tta=tta)
         pdf = write_predictions(files, new_probs, learn.dls.vocab, run/'label_val.txt', run/'predictions.csv')
         n_pred = len(pdf)
         try: write_atomic(pred_target, (run/'label_val.txt').read_text())
@@ -230,11 +248,11 @@ def train(
     arch:str='resnet18', # timm architecture
     pretrained:bool=True, # start from pretrained weights (a clear message when they cannot be had); --no-pretrained trains from scratch
     weights:str=None, # local pretrained weights file for ARCH
-    size:int=None, # side of the square training images (default: the images' own, at least 64)
+    size:int=None, # side of the square training images (default: the images' own, at least 64, at most 128 on a CPU and 224 on a GPU)
     crop:int=None, # side of a centre crop taken before resizing, e.g. 32 for the centre of 96x96 patches
     channels:int=None, # 1 or 3 input channels (default: 1 when all images are grey)
     bs:int=64, # batch size
-    epochs:int=12, # training epochs (after FREEZE_EPOCHS of head-only training when fine-tuning pretrained weights)
+    epochs:int=12, # training epochs (after FREEZE_EPOCHS of head-only training when fine-tuning pretrained weights), at least MIN_STEPS optimizer steps
     lr:float=None, # learning rate (default: picked by the learning-rate finder)
     freeze:bool=False, # train the head only, keeping the pretrained backbone frozen
     freeze_epochs:int=1, # head-only epochs before fine-tuning a pretrained backbone
@@ -248,7 +266,12 @@ def train(
     valid_files:list=None, # images to validate on instead of a random split (file paths, or a text file listing them), e.g. a cross-validation fold
     groups:str=None, # kept on one side of the split: copies and near copies of a picture (None); also your groups, a CSV column (e.g. patient_id) or a CSV file of file names and groups; 'off' for none
     seed:int=42, # random seed of the split, the sampling and the weights
-    aug:bool=True, # batch augmentation; --no-aug turns it off
+    aug:Annotated[str, dict(choices=list(aug_presets))]='default', # augmentation preset by kind of image (see `aug_presets`): 'default', 'none', 'light', 'strong', 'xray', 'histology' or 'faces'
+    mix:Annotated[str, dict(choices=list(mixes))]='none', # mix training images: 'mixup', 'cutmix' or 'none'
+    smoothing:float=0., # label smoothing of the cross-entropy (e.g. 0.1)
+    ema:bool=False, # validate and keep an exponential moving average of the weights (timm's ModelEmaV3)
+    min_steps:int=0, # least number of optimizer steps: small data sets get more epochs
+    tta:bool=False, # average the predictions over the flips the augmentation uses (validation and unlabelled images)
     monitor:Annotated[str, dict(choices=list(monitors))]='valid_loss', # keep the best epoch by 'valid_loss', 'hter' or 'auc'
     patience:int=0, # early stopping after this many epochs without improvement of MONITOR (0: off)
     calibrate:Annotated[str, dict(choices=list(calibration_methods))]='none', # fit 'temperature' or 'platt' scaling on the validation predictions and keep it in the exported model (Platt scaling moves decisions at 0.5, temperature scaling does not)
@@ -269,16 +292,17 @@ def train(
         run = Path(resume)
         if not (run/'state.json').exists(): raise NotFound(f"{run} holds no interrupted run to resume (no state.json)")
         saved, state = json.loads((run/'settings.json').read_text()), json.loads((run/'state.json').read_text())
-        args = {'exclude': None, 'groups': 'off', **saved['args'], 'out': str(run.parent), 'name': run.name, 'lr': saved['lr']}
+        args = {'exclude': None, 'groups': 'off', **_old_defaults, **saved['args'], 'out': str(run.parent), 'name': run.name, 'lr': saved['lr']}
         print(f"resuming {run} after {state['phase']} epoch {state['epoch']}")
     return _train(**args, cbs=cbs, t0=t0, state=state, args=args)
 
 # %% ../nbs/05a_train.ipynb #0ab905bb
 def _train(data, labels, images, file_col, label_col, exclude, out, name, arch, pretrained, weights, size, crop, channels, bs, epochs, lr,
            freeze, freeze_epochs, sampler, strength, loss, gamma, lin_ftrs, ps, valid_pct, valid_files, groups, seed, aug, monitor, patience, skip_bad,
-           predict, pred_file, num_workers, cache, cache_path, progress, cbs, t0, state, args, calibrate='none'):
+           predict, pred_file, num_workers, cache, cache_path, progress, cbs, t0, state, args, calibrate='none',
+           mix='none', smoothing=0., ema=False, min_steps=0, tta=False):
     "The body of `train`, once the settings are known"
-    _monitor(monitor)
+    _monitor(monitor); mix_cbs = mix_callbacks(mix)
     check_sampler(sampler, (*samplers, 'progressive'))
     set_seed(seed, reproducible=True)
     df = check_images(read_labels(data, labels, images, file_col, label_col, exclude), skip_bad=skip_bad)
@@ -294,15 +318,18 @@ def _train(data, labels, images, file_col, label_col, exclude, out, name, arch, 
     run.mkdir(parents=True, exist_ok=True)
     if state is None and not rank: (run/'history.csv').unlink(missing_ok=True)
     prog = sampler == 'progressive'
+    if size is None: size = auto_size(df, crop, max_size=224 if use_cuda() else 128)  # a CPU trains large images at 128 px
     dl_args = (df, size, crop, channels, bs, 'weighted' if prog else sampler, 0. if prog else strength, valid_pct, seed, aug, num_workers)
     with rank0_first(): dls = cached_dataloaders(*dl_args, cache_path=cache_path, device=data_device()) if cache else image_dataloaders(*dl_args, device=data_device())
     gi = group_report(df.group, df.file.isin(set(dls.valid.items.file))) if 'group' in df else None
     if gi and not rank: print(group_text(gi))
     set_seed(seed, reproducible=True)
     learn = create_learner(dls, arch, pretrained and state is None, weights if state is None else None, loss,
-                           class_weights(dls.train.items.label, dls.vocab), gamma, lin_ftrs, ps, path=run, model_dir='models', cbs=cbs)
+                           class_weights(dls.train.items.label, dls.vocab), gamma, smoothing, lin_ftrs, ps, path=run, model_dir='models', cbs=cbs)
     if use_cuda(): learn.to_fp16()
     if not progress: learn.remove_cb(ProgressCallback)
+    n_epochs = budget_epochs(epochs, len(dls.train), min_steps)
+    if n_epochs > epochs and not rank: print(f'{n_epochs} epochs instead of {epochs}, for at least {min_steps} optimizer steps ({len(dls.train)} per epoch)')
     if lr is None:
         with this_process_only(): lr = None if rank else _find_lr(learn, run)
         lr = from_rank0(lr)
@@ -310,15 +337,15 @@ def _train(data, labels, images, file_col, label_col, exclude, out, name, arch, 
     if not rank: write_atomic(run/'settings.json', json.dumps(dict(args=args, lr=lr, size=int(xb.shape[-1]), channels=int(xb.shape[1]),
         vocab=list(dls.vocab), n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), groups=gi, skipped=df.attrs.get('skipped', []),
         data_fingerprint=fingerprint(df), device=str(xb.device), processes=max(1, num_distrib()), command=' '.join(sys.argv),
-        versions=_versions()), indent=2, default=str))
+        weights=_weights_used(learn, pretrained, weights, state), epochs=n_epochs, versions=_versions()), indent=2, default=str))
     set_seed(seed + rank, reproducible=True)  # each process its own augmentations (the weights are rank 0's)
-    phases = _phases(pretrained or weights is not None, freeze, freeze_epochs, epochs, lr)
-    fit_cbs = [ProgressiveSampling(0., strength)] if prog else []
+    phases = _phases(pretrained or weights is not None, freeze, freeze_epochs, n_epochs, lr)
+    fit_cbs = ([ProgressiveSampling(0., strength)] if prog else []) + ([EMA()] if ema else []) + mix_cbs
     with _interruptible(run), distributed_context(learn): best = _fit(learn, run, phases, monitor, patience, state, fit_cbs)
     if num_distrib() > 1:
         teardown_distrib()
         if rank: return AttrDict(run=str(run), rank=rank)
-    with this_process_only(): res = dict(_finish(learn, run, pred_dir, pred_target, cbs, calibrate), run=str(run), seconds=round(time.time() - t0, 1), lr=lr, best=best, data=summary)
+    with this_process_only(): res = dict(_finish(learn, run, pred_dir, pred_target, cbs, calibrate, tta), run=str(run), seconds=round(time.time() - t0, 1), lr=lr, best=best, data=summary)
     write_atomic(run/'metrics.json', json.dumps(res, indent=2))
     (run/'state.json').unlink(missing_ok=True)
     print(f'\nrun folder: {run}  ({res["seconds"]:.0f} s)\n' + report_text(res) + (f'\n{shift_text(res["shift"])}' if 'shift' in res else ''))
