@@ -28,6 +28,7 @@ def _check_value(k, v, where):
     anno, meta = ann_parts(train_options()[k].annotation)
     choices = next((o['choices'] for o in meta if isinstance(o, dict) and 'choices' in o), None)
     if v is None: return v
+    if k == 'aug' and isinstance(v, bool): v = 'default' if v else 'none'  # configs saved before `aug` named a preset
     if choices is not None and v not in choices: raise ConfigError(f"{where}: option {k!r} should be one of {', '.join(map(repr, choices))}, not {v!r}")
     if anno not in (int, float, bool): return v
     if anno is bool and isinstance(v, bool): return v

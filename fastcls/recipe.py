@@ -26,13 +26,17 @@ class EMA(Callback):
     def __init__(self, decay:float=0.9998): store_attr(); self.ema, self.step = None, 0
     def before_fit(self):
         if self.ema is None: self.ema = ModelEmaV3(self.learn.model, decay=self.decay, use_warmup=True)
+        if getattr(self, 'pending', None): self.load_state_dict(self.pending); self.pending = None
         self.ema.module.to(next(self.learn.model.parameters()).device)
     def after_step(self): self.step += 1; self.ema.update(self.learn.model, step=self.step)
     def before_validate(self): self.raw, self.learn.model = self.learn.model, self.ema.module.eval()
     def after_validate(self): self.learn.model = self.raw
     def after_cancel_validate(self): self.after_validate()
     def state_dict(self): return dict(module=self.ema.module.state_dict(), step=self.step)
-    def load_state_dict(self, d): self.ema.module.load_state_dict(d['module']); self.step = d['step']
+    def load_state_dict(self, d):
+        "Take the state of `state_dict`; before the first fit, it is taken when the fit starts"
+        if self.ema is None: self.pending = d
+        else: self.ema.module.load_state_dict(d['module']); self.step = d['step']
 
 # %% ../nbs/03c_recipe.ipynb #87195f8b
 def kept_model(learn)->torch.nn.Module:

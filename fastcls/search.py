@@ -191,6 +191,18 @@ def _calibrate_cv(runs, oof, vocab, method, n_bins:int=15):
     cal = calibrate_probs(calib, oof[[f'prob_{v}' for v in vocab]].values)
     return oof.assign(**{f'prob_{v}': cal[:, i] for i, v in enumerate(vocab)}), rep
 
+# %% ../nbs/08a_search.ipynb #ea14080a
+def _cv_ensemble(cv, runs, vocab, threshold, pred_file=None)->dict:
+    "Average the folds' predictions of the unlabelled images and write them as the cross-validation's own (and to `pred_file`)"
+    preds = [pd.read_csv(Path(r)/'predictions.csv', dtype={'label': str}) for r in runs if (Path(r)/'predictions.csv').exists()]
+    if len(preds) != len(runs) or any(not p.file.equals(preds[0].file) for p in preds): return {}
+    cols = [f'prob_{v}' for v in vocab]
+    probs = np.mean([p[cols].values for p in preds], axis=0)
+    write_predictions(preds[0].file, probs, vocab, cv/'label_val.txt', cv/'predictions.csv', threshold=threshold)
+    files = [str(cv/'label_val.txt'), str(cv/'predictions.csv')]
+    if pred_file: write_atomic(pred_file, (cv/'label_val.txt').read_text()); files.append(str(pred_file))
+    return dict(n=len(probs), threshold=threshold, files=files)
+
 # %% ../nbs/08a_search.ipynb #86693a4d
 def _cv_finish(cv, runs, folds, seed, kwargs, t0, groups=None):
     "Write the summary files of a cross-validation and return its results"
@@ -209,12 +221,15 @@ def _cv_finish(cv, runs, folds, seed, kwargs, t0, groups=None):
     res = dict(run=str(cv), folds=folds, runs=[str(r) for r in runs], mean=summary.loc['mean'].to_dict(), std=summary.loc['std'].to_dict(),
                oof=oof_report, threshold=th, oof_at_threshold=binary_report(probs, targs, vocab, th),
                hter_chosen_cv=float(fth.hter_chosen.mean()), seconds=round(time.time() - t0, 1), config=config, groups=groups, **({'calibration': cal} if cal else {}))
+    ens = _cv_ensemble(cv, runs, vocab, th if res['hter_chosen_cv'] < fth.hter_fixed.mean() else 0.5, kwargs.get('pred_file'))
+    if ens: res['ensemble'] = ens
     write_atomic(cv/'cv_summary.json', json.dumps(res, indent=2, default=str))
     write_atomic(cv/'config.yaml', yaml.safe_dump(json.loads(json.dumps(config, default=str)), sort_keys=False))
     print(f"\n{folds}-fold cross-validation in {cv} ({res['seconds']:.0f} s); each fold's figures with their 95% intervals:\n{_ci_table(table, summary).to_string()}\n"
           + (f"{group_text(groups, 'the folds')}\n" if groups else '') +
           (f"\n{calibration_text(cal)} (out-of-fold); cross-fitted: ECE {cal['after_cross_fitted']['ece']:.4f}, Brier {cal['after_cross_fitted']['brier']:.4f}" if cal else '') +
-          f"\nout-of-fold predictions:\n{report_text(oof_report)}\n\nthreshold chosen on them: {th}\n{ths.round(4).to_string()}")
+          f"\nout-of-fold predictions:\n{report_text(oof_report)}\n\nthreshold chosen on them: {th}\n{ths.round(4).to_string()}"
+          + (f"\n\n{ens['n']} unlabelled images predicted by the {len(runs)} fold models (mean probability, threshold {ens['threshold']}): {', '.join(ens['files'])}" if ens else ''))
     return AttrDict(res, table=table, summary=summary, oof_predictions=oof, thresholds=ths, fold_thresholds=fth)
 
 # %% ../nbs/08a_search.ipynb #76cea22b

@@ -174,7 +174,8 @@ def _mark_valid(df, valid_files):
 # %% ../nbs/05a_train.ipynb #acd99191
 def _find_lr(learn, run):
     "Learning rate at the valley of fastai's lr finder, with its plot saved to the run folder (unless `run` is None)"
-    lr = float(learn.lr_find(show_plot=False).valley)
+    num_it = min(100, max(30, 2 * len(learn.dls.train)))  # no more than two epochs of a small data set (fastai: 100 steps)
+    lr = float(learn.lr_find(start_lr=1e-6, end_lr=1, num_it=num_it, show_plot=False).valley)
     if run is None: return lr
     learn.recorder.plot_lr_find()  # fastai draws the figure but does not return it
     plt.gca().axvline(lr, c='red', ls=':', label=f'chosen: {lr:.1e}'); plt.gca().legend()
