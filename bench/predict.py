@@ -6,7 +6,8 @@ It trains a tiny run (one epoch on 200 digits, `pretrained=False`: the weights d
 `export_onnx`, writes `--n` PNG images of `--size` pixels, and times, each in a fresh process (so that each peak RSS is its own):
 (a) `fastcls_predict RUN IMAGES` with the fastai model (`load_model`, `predict_files`, `write_predictions`),
 (b) `fastcls_predict MODEL.onnx IMAGES` (`predict_onnx`: threaded decoding, onnxruntime, the same files written),
-(c) the ONNX session alone on the images already decoded in memory (the ceiling of (b)).
+(c) the ONNX session alone on the images already decoded in memory (the ceiling of (b)),
+(d) `fastcls_predict MODEL.pt IMAGES` (`predict_torchscript`: the same decoding, the TorchScript export run by torch alone).
 The last line is machine-readable: ratio_fastai = (b) / (a), ratio_ceiling = (b) / (c), peak_rss_mb = the peak RSS of (b).
 """
 import argparse, json, os, re, resource, shutil, subprocess, sys, time
@@ -26,6 +27,9 @@ def phase(name, run, images, bs):
     elif name == 'onnx':
         from fastcls.onnx_predict import predict_onnx
         t0 = time.perf_counter(); df = predict_onnx(run/'model.onnx', images, run/'onnx_label_val.txt', run/'onnx_predictions.csv', bs=bs, progress=False)
+    elif name == 'torchscript':
+        from fastcls.onnx_predict import predict_torchscript
+        t0 = time.perf_counter(); df = predict_torchscript(run/'model.pt', images, run/'ts_label_val.txt', run/'ts_predictions.csv', bs=bs, progress=False)
     else:
         from fastcls.labels import image_files
         from fastcls.onnx_predict import onnx_session, onnx_metadata, decode_image
@@ -42,12 +46,12 @@ def prepare(dest, n, size, arch):
     from PIL import Image
     from fastcls.datasets import make_digits, digit_images
     from fastcls.train import train
-    from fastcls.export import export_onnx
+    from fastcls.export import export_onnx, export_torchscript
     dest = Path(dest)
     if dest.exists(): shutil.rmtree(dest)
     data = make_digits(dest/'data', n=200, n_val=0, size=size)
     r = train(data, out=dest/'runs', name='bench', arch=arch, pretrained=False, epochs=1, bs=32, size=size, lr=1e-3, progress=False, num_workers=0)
-    export_onnx(r.run)
+    export_onnx(r.run); export_torchscript(r.run)
     imgs, _ = digit_images(0, size)
     (dest/'images').mkdir()
     for i in range(n): Image.fromarray(imgs[i % len(imgs)]).save(dest/'images'/f'{i:06d}.png')
@@ -64,15 +68,15 @@ def main():
     if a.phase: return phase(a.phase, Path(a.run), Path(a.images), a.bs)
     run, images = prepare(a.dest, a.n, a.size, a.arch)
     res = {}
-    for p in ('fastai', 'onnx', 'ceiling'):
+    for p in ('fastai', 'onnx', 'ceiling', 'torchscript'):
         out = subprocess.run([sys.executable, __file__, '--phase', p, '--run', str(run), '--images', str(images), '--bs', str(a.bs)],
                              capture_output=True, text=True, check=True).stdout
         res[p] = json.loads(out.strip().splitlines()[-1])
         print(f"{p:8s} {res[p]['img_s']:8.0f} images/s  {res[p]['seconds']:6.2f} s  peak RSS {res[p]['peak_rss_mb']:.0f} MB")
-    same = (run/'fastai_label_val.txt').read_text() == (run/'onnx_label_val.txt').read_text()
+    same = (run/'fastai_label_val.txt').read_text() == (run/'onnx_label_val.txt').read_text() == (run/'ts_label_val.txt').read_text()
     print(f"{a.n} images of {a.size} px, {a.arch}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.2f}); "
-          f"label files identical: {same}; ONNX file {(run/'model.onnx').stat().st_size / 2**20:.1f} MB")
-    f, o, c = (res[p]['img_s'] for p in ('fastai', 'onnx', 'ceiling'))
-    print(f"fastai_img_s={f:.1f} onnx_img_s={o:.1f} ceiling_img_s={c:.1f} ratio_fastai={o / f:.2f} ratio_ceiling={o / c:.2f} peak_rss_mb={res['onnx']['peak_rss_mb']:.0f}")
+          f"label files identical: {same}; ONNX file {(run/'model.onnx').stat().st_size / 2**20:.1f} MB, TorchScript file {(run/'model.pt').stat().st_size / 2**20:.1f} MB")
+    f, o, c, t = (res[p]['img_s'] for p in ('fastai', 'onnx', 'ceiling', 'torchscript'))
+    print(f"fastai_img_s={f:.1f} onnx_img_s={o:.1f} ceiling_img_s={c:.1f} torchscript_img_s={t:.1f} ratio_fastai={o / f:.2f} ratio_ceiling={o / c:.2f} ratio_torchscript={t / f:.2f} peak_rss_mb={res['onnx']['peak_rss_mb']:.0f}")
 
 if __name__ == '__main__': main()

@@ -14,7 +14,8 @@ from fastcore.meta import delegates
 from fastcore.script import call_parse, CliError
 from .core import FastclsError
 from .explore import explore
-from .review import apply_review
+from typing import Annotated
+from .review import apply_review, start_review
 from .config import cli_given
 from .jobs import train_job, cv, grid, predict, compare
 
@@ -86,13 +87,15 @@ def fastcls_explore(
     "Explore a data set before training: class balance, image sizes, mean images, samples, a label check, duplicates and leaks"
     with messages('fastcls_explore'): s = explore(data, **kwargs)
     print(f"{s['n_images']} images, classes {s['classes']}; {s['n_duplicate_groups']} duplicate groups, "
-          f"{s['n_leaks']} leaks; report: {s['report']}")
+          f"{s['n_leaks']} leaks, {s['n_near_copies']} pairs of near copies, {s['n_near_leaks']} near leaks; report: {s['report']}")
 
 # %% ../nbs/09_cli.ipynb #92463c9f
 @call_parse(pos=['run'])
 @delegates(apply_review)
 def fastcls_review(
-    run:str, # run folder holding the review.json of a top-losses review (fastcls.review.LabelReview in Jupyter)
+    run:str, # run folder holding the review.json of a review (fastcls.review.LabelReview in Jupyter), or a run or cross-validation folder to start one in
+    order:Annotated[str, dict(choices=['top-losses', 'label-issues'])]=None, # start a review of RUN with its top losses or its likely label errors (for LabelReview in Jupyter) instead of applying one
+    k:int=20, # images of each class, with --order top-losses
     **kwargs):
-    "Apply a top-losses review: write the corrected labels next to the original and the list of excluded images"
-    with messages('fastcls_review'): apply_review(run, **kwargs)
+    "Apply a review: write the corrected labels next to the original and the list of excluded images; with --order, start one"
+    with messages('fastcls_review'): start_review(run, order, k) if order else apply_review(run, **kwargs)

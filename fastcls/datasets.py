@@ -8,12 +8,12 @@ Docs: https://fastcls.github.io/fastcls/datasets.html.md"""
 from __future__ import annotations
 from pathlib import Path
 import numpy as np, pandas as pd
-from PIL import Image
+from PIL import Image, ImageEnhance
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 # %% auto #0
-__all__ = ['alterations', 'digit_images', 'make_digits', 'plant_copies']
+__all__ = ['alterations', 'leak_alterations', 'digit_images', 'make_digits', 'plant_copies', 'plant_leaks']
 
 # %% ../nbs/00a_datasets.ipynb #8bf47669
 def digit_images(
@@ -110,3 +110,29 @@ def plant_copies(
     if csv: pd.concat([t, r[['id', 'label']]]).to_csv(dest/'labels.csv', index=False)
     else: (dest/'label_train.txt').write_text(''.join(f'{l}\n' for l in labels + list(r.label)))
     return r.drop(columns='id')
+
+# %% ../nbs/00a_datasets.ipynb #7a2e9ebe
+leak_alterations = ('jpeg70', 'resized90', 'brighter10')
+
+def _leaked(src:Path, dest:Path, how:str)->Path:
+    "Write a copy of image `src` altered as `how` says next to `dest` (a JPEG for 'jpeg70'); return its path"
+    im = Image.open(src)
+    im = im.convert('L' if im.mode == 'L' else 'RGB')
+    if how == 'jpeg70': dest = dest.with_suffix('.jpg'); im.save(dest, quality=70); return dest
+    if how == 'resized90': im = im.resize((round(im.width * 0.9), round(im.height * 0.9)), Image.BILINEAR)
+    if how == 'brighter10': im = ImageEnhance.Brightness(im).enhance(1.1)
+    im.save(dest); return dest
+
+def plant_leaks(
+    dest, # a data set written by `make_digits` in the 'label_file' or 'csv' layout
+    n:int=3, # labelled images copied into val_img/, altered in the ways of `leak_alterations` in turn
+    seed:int=1, # which images are copied
+)->pd.DataFrame:
+    "Put altered copies of `n` labelled images among the unlabelled images of `dest`/val_img; return the (original, duplicate, how) table"
+    dest = Path(dest)
+    files = sorted((dest/'images').iterdir()) if (dest/'labels.csv').is_file() else sorted((dest/'train_img').iterdir())
+    (dest/'val_img').mkdir(exist_ok=True)
+    top = len(list((dest/'val_img').iterdir()))
+    rows = [dict(original=str(files[i]), duplicate=str(_leaked(files[i], dest/'val_img'/f'{top + k + 1:06d}.png', leak_alterations[k % 3])), how=leak_alterations[k % 3])
+            for k, i in enumerate(np.random.RandomState(seed).choice(len(files), n, replace=False))]
+    return pd.DataFrame(rows)

@@ -1,4 +1,4 @@
-"""Look at a data set before training on it: class balance, image sizes and modes, mean images, samples, a check of the image-label mapping, duplicated images and leaks into the unlabelled images, all written to one report.
+"""Look at a data set before training on it: class balance, image sizes and modes, mean images, samples, a check of the image-label mapping, duplicated and nearly duplicated images, and leaks into the unlabelled images, all written to one report.
 
 Docs: https://fastcls.github.io/fastcls/explore.html.md"""
 
@@ -6,7 +6,8 @@ Docs: https://fastcls.github.io/fastcls/explore.html.md"""
 
 # %% auto #0
 __all__ = ['class_counts', 'plot_class_counts', 'image_table', 'plot_image_sizes', 'mean_images', 'plot_mean_images',
-           'plot_samples', 'plot_label_check', 'file_hashes', 'find_duplicates', 'find_leaks', 'explore']
+           'plot_samples', 'plot_label_check', 'hash_bits', 'file_hashes', 'find_duplicates', 'find_leaks',
+           'find_near_copies', 'plot_near_copies', 'explore']
 
 # %% ../nbs/06_explore.ipynb #8e39973e
 import hashlib
@@ -17,6 +18,7 @@ from PIL import Image
 from fastcore.parallel import parallel
 from .labels import read_labels, check_images, summarize, image_files
 from .data import is_grey
+from .groups import image_hashes, near_pairs, near_pairs_between
 from .core import save_fig, write_atomic
 
 # %% ../nbs/06_explore.ipynb #e75c35fb
@@ -157,23 +159,20 @@ def plot_label_check(
     return fig
 
 # %% ../nbs/06_explore.ipynb #5e4730cb
-def _hashes(f):
-    "MD5 of the bytes of file `f` and of its decoded RGB pixels (with the image size)"
-    b = Path(f).read_bytes()
-    with Image.open(f) as im:
-        im = im.convert('RGB')
-        px = hashlib.md5(f'{im.size}'.encode() + im.tobytes()).hexdigest()
-    return hashlib.md5(b).hexdigest(), px
+def hash_bits(
+    a, # 64-bit perceptual hashes (uint64)
+    b, # as many others
+)->np.ndarray:
+    "Number of bits in which each hash of `a` differs from the one of `b` at the same place"
+    return np.bitwise_count(np.asarray(a, dtype=np.uint64) ^ np.asarray(b, dtype=np.uint64)).astype(int)
 
 # %% ../nbs/06_explore.ipynb #47c582c9
 def file_hashes(
     df:pd.DataFrame, # table with a `file` column (a label table, or just files)
     n_workers:int=4, # threads that read and decode images
 )->pd.DataFrame:
-    "`df` with the MD5 of each file's bytes (`bytes_md5`) and of its decoded pixels (`pixels_md5`)"
-    res = parallel(_hashes, list(df.file), n_workers=n_workers, threadpool=True, progress=len(df) > 5000)
-    res = np.array(list(res), dtype=object).reshape(-1, 2)
-    return df.assign(bytes_md5=res[:, 0], pixels_md5=res[:, 1])
+    "`df` with the MD5 of each file's bytes (`bytes_md5`), of its decoded pixels (`pixels_md5`) and its perceptual hash (`phash`): `fastcls.groups.image_hashes`"
+    return image_hashes(df, n_workers)
 
 # %% ../nbs/06_explore.ipynb #e33f16fb
 def find_duplicates(
@@ -200,6 +199,45 @@ def find_leaks(
     cols = ['unlabelled_file', 'file'] + [c for c in ('label', 'line') if c in m] + ['same_bytes']
     return m[cols].sort_values(['unlabelled_file', 'file'], ignore_index=True)
 
+# %% ../nbs/06_explore.ipynb #aed3565b
+def find_near_copies(
+    h:pd.DataFrame, # hashes of the labelled images, from `file_hashes`
+    hu:pd.DataFrame=None, # hashes of the unlabelled images: pairs between `h` and `hu` rather than within `h`
+    max_distance:int=4, # most bits in which the perceptual hashes of a pair differ; negative: none
+)->pd.DataFrame:
+    "Pairs of near copies, closest first: perceptual hashes at most `max_distance` bits apart but other pixels (same pixels are `find_duplicates` and `find_leaks`)"
+    within, e = hu is None, np.zeros((0, 2), dtype=np.int64)
+    b, other = (h, 'other_file') if within else (hu, 'unlabelled_file')
+    if max_distance < 0 or not len(h) or not len(b): p = e
+    else: p = near_pairs(h.phash.values, max_distance) if within else near_pairs_between(h.phash.values, hu.phash.values, max_distance)
+    x, y = h.iloc[p[:, 0]].reset_index(drop=True), b.iloc[p[:, 1]].reset_index(drop=True)
+    t = pd.DataFrame({'file': x.file, other: y.file, **{c: x[c] for c in ('label', 'line') if c in x}})
+    if within and 'label' in h: t['other_label'], t['conflict'] = y.label, x.label.values != y.label.values
+    t['bits'] = hash_bits(x.phash, y.phash) if len(t) else np.zeros(0, int)
+    t = t[x.pixels_md5.values != y.pixels_md5.values]
+    cols = [other, 'file'] if not within else list(t.columns[:2])
+    return t[cols + [c for c in t if c not in cols]].sort_values(['bits'] + cols, ignore_index=True)
+
+# %% ../nbs/06_explore.ipynb #f7e7cec8
+def plot_near_copies(
+    t:pd.DataFrame, # pairs from `find_near_copies`
+    n:int=9, # pairs shown (the closest)
+    ncols:int=3, # pairs per row
+):
+    "The first `n` pairs of near copies side by side, each image titled with its file name and label, the second with the bits between their hashes"
+    other = 'unlabelled_file' if 'unlabelled_file' in t else 'other_file'
+    t = t.head(n)
+    nrows = max(1, -(-len(t) // ncols))
+    fig, axs = plt.subplots(nrows, 2 * ncols, figsize=(2.6 * ncols, 1.8 * nrows), squeeze=False)
+    for ax in axs.flat: ax.axis('off')
+    for k, r in enumerate(t.itertuples()):
+        _show(axs.flat[2 * k], r.file, f'{_short(Path(r.file).name)}\nlabel {getattr(r, "label", "?")}')
+        lbl = f'label {r.other_label}' if other == 'other_file' and hasattr(r, 'other_label') else 'unlabelled' if other == 'unlabelled_file' else ''
+        _show(axs.flat[2 * k + 1], getattr(r, other), f'{_short(Path(getattr(r, other)).name)}\n{lbl}, {r.bits} bits')
+    fig.suptitle(f'Near copies{" among the unlabelled images" if other == "unlabelled_file" else ""}: the {len(t)} closest pairs, side by side', fontsize=10)
+    fig.tight_layout()
+    return fig
+
 # %% ../nbs/06_explore.ipynb #17d23f21
 def _md_table(df:pd.DataFrame, floatfmt='{:.4g}')->str:
     "A Markdown table of `df` (written here because pandas' `to_markdown` needs the optional tabulate package)"
@@ -216,17 +254,24 @@ def _write_figures(df, out, n_samples, n_check, seed, n_workers):
     for k, f in figs.items(): save_fig(f, out/f'{k}.png')
     return {k: f'{k}.png' for k in figs}
 
+# %% ../nbs/06_explore.ipynb #7d5d539c
+def _near_figures(near, near_leaks, out, n=9)->dict:
+    "Save the figures of the closest near copies (those found) to `out`; their file names"
+    figs = {k: plot_near_copies(t, n) for k, t in (('near_copies', near), ('near_leaks', near_leaks)) if len(t)}
+    for k, f in figs.items(): save_fig(f, out/f'{k}.png')
+    return {k: f'{k}.png' for k in figs}
+
 # %% ../nbs/06_explore.ipynb #53665880
 def _copies_md(t, what, csv, n=50):
     "A report section listing the copies in `t`, at most `n` rows, with the file names shortened to the folder and name"
     if not len(t): return f'No {what} found.\n'
-    t = t.drop(columns=[c for c in t if c.endswith('md5')]).copy()
+    t = t.drop(columns=[c for c in t if c.endswith('md5') or c == 'phash']).copy()
     for c in [c for c in t if c.endswith('file')]: t[c] = t[c].map(lambda f: '/'.join(Path(f).parts[-2:]))
     more = f'\nThe first {n} of {len(t)} rows; all of them are in [{csv}]({csv}).\n' if len(t) > n else f'\nAlso in [{csv}]({csv}).\n'
     return _md_table(t.head(n)) + more
 
 # %% ../nbs/06_explore.ipynb #1a2da52e
-def _report_md(s, cc, it, dups, leaks):
+def _report_md(s, cc, it, dups, leaks, near, near_leaks):
     "The Markdown page of the report: summary, tables, and every figure"
     f, ratio = s['figures'], cc['count'].max() / cc['count'].min()
     return '\n'.join([
@@ -240,7 +285,12 @@ def _report_md(s, cc, it, dups, leaks):
         "## Duplicates in the labelled images\n", f"{s['n_duplicate_groups']} groups of images with the same pixels "
         f"({s['n_duplicate_images']} images; {s['n_conflicting_groups']} groups with conflicting labels).\n",
         _copies_md(dups, 'duplicates', 'duplicates.csv'), "## Leaks into the unlabelled images\n",
-        f"{s['n_leaks']} unlabelled images are also labelled images.\n", _copies_md(leaks, 'leaks', 'leaks.csv')])
+        f"{s['n_leaks']} unlabelled images are also labelled images.\n", _copies_md(leaks, 'leaks', 'leaks.csv'),
+        "## Near copies in the labelled images\n", f"{s['n_near_copies']} pairs of labelled images whose perceptual hashes differ in at most "
+        f"{s['near_dist']} bits but whose pixels differ: resized, re-encoded or retouched copies, or distinct images that look much alike (look at them).\n",
+        _copies_md(near, 'near copies', 'near_copies.csv'), f"![near copies]({f['near_copies']})\n" if 'near_copies' in f else '',
+        "## Near copies among the unlabelled images\n", f"{s['n_near_leaks']} pairs of an unlabelled image and a labelled one within {s['near_dist']} bits.\n",
+        _copies_md(near_leaks, 'near copies', 'near_leaks.csv'), f"![near leaks]({f['near_leaks']})\n" if 'near_leaks' in f else ''])
 
 # %% ../nbs/06_explore.ipynb #a87bb00a
 def explore(
@@ -255,6 +305,7 @@ def explore(
     n_samples:int=8, # images per class in the samples figure
     n_check:int=16, # images in the label-mapping figure
     seed:int=42, # seed of the random choices
+    near_dist:int=4, # most bits in which the perceptual hashes of near copies differ (as `fastcls_train --groups` joins them); negative: exact copies only
     n_workers:int=4, # threads that decode images
 )->dict:
     "Write figures, tables of duplicates and leaks, and a report.md page about the data set in `data` to `out`"
@@ -264,11 +315,13 @@ def explore(
     ufiles = [str(o) for o in image_files(udir)] if udir is not None and udir.is_dir() else []
     h, hu = file_hashes(df, n_workers), file_hashes(pd.DataFrame({'file': ufiles}), n_workers)
     dups, leaks = find_duplicates(h), find_leaks(h, hu)
-    for t, n in ((dups, 'duplicates'), (leaks, 'leaks')): write_atomic(out/f'{n}.csv', t.to_csv(index=False))
+    near, near_leaks = find_near_copies(h, max_distance=near_dist), find_near_copies(h, hu, near_dist)
+    for t, n in ((dups, 'duplicates'), (leaks, 'leaks'), (near, 'near_copies'), (near_leaks, 'near_leaks')): write_atomic(out/f'{n}.csv', t.drop(columns=['phash'], errors='ignore').to_csv(index=False))
     cc, it = class_counts(df), image_table(df)
     s = dict(summarize(df), data=str(data), unlabelled=str(udir) if ufiles else '', n_unlabelled=len(ufiles),
              n_duplicate_groups=int(dups.group.nunique()), n_duplicate_images=len(dups),
              n_conflicting_groups=int(dups[dups.conflict].group.nunique()) if len(dups) else 0, n_leaks=len(leaks),
-             figures=_write_figures(df, out, n_samples, n_check, seed, n_workers))
-    write_atomic(out/'report.md', _report_md(s, cc, it, dups, leaks))
+             near_dist=near_dist, n_near_copies=len(near), n_near_leaks=len(near_leaks),
+             figures=dict(_write_figures(df, out, n_samples, n_check, seed, n_workers), **_near_figures(near, near_leaks, out)))
+    write_atomic(out/'report.md', _report_md(s, cc, it, dups, leaks, near, near_leaks))
     return dict(s, report=str(out/'report.md'))

@@ -1,4 +1,4 @@
-"""A trained run as one ONNX file with its preprocessing inside (uint8 images in, class probabilities out) and its settings as metadata, to predict with onnxruntime alone.
+"""A trained run as one ONNX or TorchScript file with its preprocessing inside (uint8 images in, class probabilities out) and its settings as metadata, to predict with onnxruntime alone or torch alone.
 
 Docs: https://fastcls.github.io/fastcls/export.html.md"""
 
@@ -8,6 +8,7 @@ Docs: https://fastcls.github.io/fastcls/export.html.md"""
 from __future__ import annotations
 import json, warnings
 from pathlib import Path
+from typing import Annotated
 import torch, torch.nn as nn
 from fastcore.script import call_parse, CliError
 from fastai.data.transforms import Normalize
@@ -17,7 +18,8 @@ from .predict import load_model
 from .onnx_predict import import_onnx
 
 # %% auto #0
-__all__ = ['normalize_stats', 'ProbsModel', 'MeanProbs', 'run_models', 'export_metadata', 'export_onnx', 'fastcls_export']
+__all__ = ['normalize_stats', 'ProbsModel', 'MeanProbs', 'run_models', 'export_metadata', 'probs_model', 'export_onnx',
+           'export_torchscript', 'export_model', 'fastcls_export']
 
 # %% ../nbs/10_export.ipynb #277364c4
 def normalize_stats(
@@ -76,6 +78,17 @@ def export_metadata(
                 calibration=args.get('calibrate', 'none'), arch=args.get('arch'), folds=len(models), run=str(Path(run).resolve()),
                 versions={**s.get('versions', {}), 'fastcls': __version__, 'torch': torch.__version__})
 
+# %% ../nbs/10_export.ipynb #82207d67
+def probs_model(
+    run, # run folder (from `train`) or cross-validation folder (its folds' mean)
+)->nn.Module:
+    "The run's model, or its folds' mean, as one `ProbsModel` (or `MeanProbs`) in eval mode on the CPU"
+    nets = []
+    for p in run_models(run):
+        learn = load_model(p)
+        nets.append(ProbsModel(learn.model, *normalize_stats(learn)))
+    return (nets[0] if len(nets) == 1 else MeanProbs(nets)).eval()
+
 # %% ../nbs/10_export.ipynb #cd4167a0
 def export_onnx(
     run, # run folder (from `train`) or cross-validation folder (its folds' mean)
@@ -86,12 +99,7 @@ def export_onnx(
     "Export a run as one ONNX graph, uint8 images (N, H, W, C) in and class probabilities out, with the run's settings as metadata"
     import_onnx()
     import onnx
-    models, meta = run_models(run), export_metadata(run, threshold)
-    nets = []
-    for p in models:
-        learn = load_model(p)
-        nets.append(ProbsModel(learn.model, *normalize_stats(learn)))
-    net = (nets[0] if len(nets) == 1 else MeanProbs(nets)).eval()
+    net, meta = probs_model(run), export_metadata(run, threshold)
     out = Path(out) if out else Path(run)/'model.onnx'
     x = torch.zeros(2, meta['size'], meta['size'], meta['channels'], dtype=torch.uint8)
     with warnings.catch_warnings():
@@ -103,14 +111,41 @@ def export_onnx(
     onnx.save(m, out)
     return out
 
+# %% ../nbs/10_export.ipynb #5065cae0
+def export_torchscript(
+    run, # run folder (from `train`) or cross-validation folder (its folds' mean)
+    out=None, # TorchScript file to write (default: RUN/model.pt)
+    threshold:float=0.5, # positive-class probability from which an image is predicted positive, kept in the metadata
+)->Path:
+    "Export a run as one traced TorchScript module, uint8 images (N, H, W, C) in and class probabilities out, with the run's settings as `fastcls.json` inside"
+    net, meta = probs_model(run), export_metadata(run, threshold)
+    out = Path(out) if out else Path(run)/'model.pt'
+    x = torch.zeros(2, meta['size'], meta['size'], meta['channels'], dtype=torch.uint8)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # torch.jit is deprecated; torch.export's files load only in the torch version that wrote them
+        torch.jit.save(torch.jit.trace(net, x), str(out), _extra_files={'fastcls.json': json.dumps(meta)})
+    return out
+
+def export_model(
+    run, # run folder (from `train`) or cross-validation folder (its folds' mean)
+    out=None, # file to write (default: RUN/model.onnx or RUN/model.pt)
+    threshold:float=0.5, # positive-class probability from which an image is predicted positive, kept in the metadata
+    format:str='onnx', # 'onnx' (onnxruntime) or 'torchscript' (torch)
+)->Path:
+    "Export a run with `export_onnx` or `export_torchscript`"
+    fs = dict(onnx=export_onnx, torchscript=export_torchscript)
+    if format not in fs: raise FastclsError(f"Unknown export format {format!r}: choose one of {', '.join(fs)}")
+    return fs[format](run, out, threshold)
+
 # %% ../nbs/10_export.ipynb #d2f7ea08
 @call_parse
 def fastcls_export(
     run:str, # run folder (from fastcls_train) or cross-validation folder (from fastcls_cv: the mean of its folds)
-    out:str=None, # ONNX file to write (default: RUN/model.onnx)
+    out:str=None, # file to write (default: RUN/model.onnx, or RUN/model.pt for TorchScript)
     threshold:float=0.5, # positive-class probability from which an image is predicted positive, kept in the model (e.g. the one fastcls_cv chose)
+    format:Annotated[str, dict(choices=['onnx', 'torchscript'])]='onnx', # onnx (predicted with onnxruntime alone) or torchscript (with torch alone)
 ):
-    "Export a trained run as one ONNX file with its preprocessing inside, to predict with `fastcls_predict MODEL.onnx IMAGES` and onnxruntime alone"
-    try: o = export_onnx(run, out, threshold)
+    "Export a trained run as one ONNX or TorchScript file with its preprocessing inside, to predict with `fastcls_predict MODEL.onnx|MODEL.pt IMAGES` without fastai"
+    try: o = export_model(run, out, threshold, format)
     except FastclsError as e: raise CliError(f'fastcls_export: {e}') from e
     print(f"{o} ({o.stat().st_size / 2**20:.1f} MB)")

@@ -18,22 +18,23 @@ from .labels import open_image, file_columns, pick_col
 from .core import LabelError
 
 # %% auto #0
-__all__ = ['groups_off', 'image_hashes', 'near_pairs', 'image_groups', 'user_groups', 'add_groups', 'group_split', 'group_report',
-           'group_text']
+__all__ = ['groups_off', 'image_hashes', 'near_pairs', 'near_pairs_between', 'image_groups', 'user_groups', 'add_groups',
+           'group_split', 'group_report', 'group_text']
 
 # %% ../nbs/02b_groups.ipynb #72d14582
 def _image_hash(f)->tuple:
-    "MD5 of the decoded RGB pixels (with the size) of image `f`, and its 64-bit perceptual hash"
+    "MD5 of the bytes of file `f` and of its decoded RGB pixels (with the size), and its 64-bit perceptual hash"
+    b = Path(f).read_bytes()
     im = open_image(f, 'RGB')
-    return hashlib.md5(f'{im.size}'.encode() + im.tobytes()).hexdigest(), int(str(imagehash.phash(im)), 16)
+    return hashlib.md5(b).hexdigest(), hashlib.md5(f'{im.size}'.encode() + im.tobytes()).hexdigest(), int(str(imagehash.phash(im)), 16)
 
 def image_hashes(
     df:pd.DataFrame, # table with a `file` column (a label table, or just files)
     n_workers:int=4, # threads that read and decode images
 )->pd.DataFrame:
-    "`df` with the MD5 of each image's decoded pixels (`pixels_md5`: the same picture, whatever the file) and its perceptual hash (`phash`, 64 bits)"
+    "`df` with the MD5 of each file (`bytes_md5`: identical files), of its decoded pixels (`pixels_md5`: the same picture, whatever the file) and its perceptual hash (`phash`, 64 bits)"
     res = list(parallel(_image_hash, list(df.file), n_workers=n_workers, threadpool=True, progress=len(df) > 5000))
-    return df.assign(pixels_md5=[o[0] for o in res], phash=np.array([o[1] for o in res], dtype=np.uint64))
+    return df.assign(bytes_md5=[o[0] for o in res], pixels_md5=[o[1] for o in res], phash=np.array([o[2] for o in res], dtype=np.uint64))
 
 # %% ../nbs/02b_groups.ipynb #53fe3bb0
 def _close_in(h, idx, max_distance, cells=2**22)->list:
@@ -60,6 +61,18 @@ def near_pairs(
         for b in np.split(order, np.flatnonzero(np.diff(key[order])) + 1):
             if len(b) > 1: out += _close_in(h, b, max_distance)
     return np.unique(np.sort(np.concatenate(out), axis=1), axis=0)
+
+# %% ../nbs/02b_groups.ipynb #734b59cc
+def near_pairs_between(
+    a, # 64-bit hashes (uint64) of one set of images, e.g. the labelled ones
+    b, # 64-bit hashes of another set, e.g. the unlabelled ones
+    max_distance:int=4, # most bits in which two hashes of a pair differ
+)->np.ndarray:
+    "All pairs (i, j) of a position i in `a` and j in `b` whose hashes differ in at most `max_distance` bits, shape (n_pairs, 2)"
+    a, b = np.asarray(a, dtype=np.uint64), np.asarray(b, dtype=np.uint64)
+    p = near_pairs(np.concatenate([a, b]), max_distance)
+    p = p[(p[:, 0] < len(a)) & (p[:, 1] >= len(a))]
+    return np.stack([p[:, 0], p[:, 1] - len(a)], 1)
 
 # %% ../nbs/02b_groups.ipynb #56e19378
 def _join(codes:list, n:int)->np.ndarray:

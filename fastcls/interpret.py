@@ -6,6 +6,7 @@ Docs: https://fastcls.github.io/fastcls/interpret.html.md"""
 
 # %% ../nbs/04_interpret.ipynb #b7a3d42f
 from __future__ import annotations
+import warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
@@ -13,6 +14,9 @@ from PIL import Image
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 from fastcore.basics import patch
+import torch.nn.functional as F
+from fastai.callback.hook import hook_outputs
+from torch import nn
 from fastai.interpret import ClassificationInterpretation
 from .metrics import far_frr
 from .metrics import binary_report
@@ -20,8 +24,9 @@ from .metrics import calibration_metrics
 from .core import save_fig, write_atomic
 
 # %% auto #0
-__all__ = ['plot_confusion', 'plot_roc', 'plot_history', 'losses_from_probs', 'BinaryInterpretation', 'top_per_class',
-           'threshold_sweep', 'plot_threshold_sweep', 'plot_pr', 'plot_prob_hist', 'plot_reliability', 'write_analysis']
+__all__ = ['plot_confusion', 'plot_roc', 'plot_history', 'losses_from_probs', 'BinaryInterpretation', 'top_per_class', 'gradcam',
+           'gradcam_files', 'overlay_heatmap', 'threshold_sweep', 'plot_threshold_sweep', 'plot_pr', 'plot_prob_hist',
+           'plot_reliability', 'write_analysis']
 
 # %% ../nbs/04_interpret.ipynb #2c0a4c34
 def plot_confusion(cm, vocab, title='Confusion matrix (validation)'):
@@ -180,6 +185,77 @@ def plot_top_losses_by_class(
     fig.tight_layout()
     return fig
 
+# %% ../nbs/04_interpret.ipynb #ad2bde91
+def _cam_layers(body)->list:
+    "The stages of a timm body (modules one and two levels down, blocks or convolutions) that Grad-CAM can explain, in order"
+    root = getattr(body, 'model', body)
+    mods = [m for _, c in root.named_children() for m in (c, *c.children())]
+    return [m for m in mods if isinstance(m, nn.Conv2d) or len(list(m.children()))]
+
+def gradcam(
+    learn, # a trained `Learner` whose `model[0]` is the body (as `create_learner` makes it)
+    xb, # a batch of images as the model takes them, shape (n, c, h, w)
+    targets=None, # class index explained for each image; the predicted class when None
+    min_side:int=4, # explain the deepest stage whose maps have at least this many rows and columns
+)->torch.Tensor:
+    "Grad-CAM heat maps of the batch `xb`, shape (n, h, w), each scaled to [0, 1], from ONE forward and ONE backward pass"
+    m, layers = learn.model.eval(), _cam_layers(learn.model[0])
+    xb = xb.detach().clone().requires_grad_()  # gradients reach the body even when it is frozen
+    with warnings.catch_warnings(), torch.enable_grad(), hook_outputs(layers) as acts, hook_outputs(layers, grad=True) as grads:
+        warnings.filterwarnings('ignore', message='Using a non-full backward hook')  # fastai's grad hooks: the grad_output we use is complete
+        out = m(xb)
+        t = out.argmax(1) if targets is None else torch.as_tensor(targets, device=out.device).long()
+        out.gather(1, t[:, None]).sum().backward()
+        pairs = [(a, g[0]) for a, g in zip(acts.stored, grads.stored) if torch.is_tensor(a) and a.dim() == 4 and g is not None and g[0] is not None]
+    a, g = next((p for p in reversed(pairs) if min(p[0].shape[-2:]) >= min_side), pairs[-1])
+    cam = F.relu((g.mean((2, 3), keepdim=True) * a).sum(1, keepdim=True))
+    cam = F.interpolate(cam, size=xb.shape[-2:], mode='bilinear', align_corners=False)[:, 0]
+    m.zero_grad(set_to_none=True)
+    return (cam / cam.flatten(1).amax(1).clamp_min(1e-12)[:, None, None]).detach().cpu()
+
+# %% ../nbs/04_interpret.ipynb #7c63898a
+def gradcam_files(
+    learn, # a trained `Learner` (as `create_learner` makes it)
+    files, # image files
+    targets=None, # class index explained for each image; the predicted class when None
+)->tuple:
+    "The images as the model sees them (uint8, (n, h, w, 3)) and their Grad-CAM maps ((n, h, w) in [0, 1]), all in one batch"
+    dl = learn.dls.test_dl([str(f) for f in files], bs=len(files), num_workers=0)
+    xb = dl.one_batch()[0]
+    cams = gradcam(learn, xb, targets).numpy()
+    im = learn.dls.decode((xb.detach(),))[0].float().cpu()
+    im = (im * 255 if im.max() <= 1 else im).clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+    return (im.repeat(3, -1) if im.shape[-1] == 1 else im), cams
+
+def overlay_heatmap(
+    img, # uint8 image (h, w, 3) or (h, w)
+    cam, # heat map (h, w) in [0, 1]
+    alpha:float=0.45, # weight of the heat map
+)->np.ndarray:
+    "`img` with `cam` laid over it in the jet colours, as uint8 (h, w, 3)"
+    img = np.asarray(img, dtype=np.float32)
+    img = np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img
+    heat = plt.get_cmap('jet')(np.asarray(cam))[..., :3] * 255
+    return ((1 - alpha) * img + alpha * heat).clip(0, 255).astype(np.uint8)
+
+# %% ../nbs/04_interpret.ipynb #c1126b51
+@patch
+def plot_top_losses_gradcam(
+    self:BinaryInterpretation,
+    k:int=8, # images per true class
+):
+    "The `k` worst images of each true class with the Grad-CAM map of their predicted class over them (one batched pass)"
+    t = self.top_losses_table(k)
+    ims, cams = gradcam_files(self.learn, t.file)
+    fig, axs = plt.subplots(len(self.vocab), k, figsize=(1.5 * k, 2.2 * len(self.vocab)), squeeze=False)
+    for ax in axs.flat: ax.axis('off')
+    for row, v in zip(axs, self.vocab):
+        for ax, (j, r) in zip(row, [(j, r) for j, r in enumerate(t.itertuples()) if r.label == str(v)]):
+            ax.imshow(overlay_heatmap(ims[j], cams[j])); ax.set_title(f'{Path(r.file).name[-16:]}\ntrue {r.label}  pred {r.predicted}', fontsize=7)
+    fig.suptitle('Where the model looks (Grad-CAM of the predicted class) on the largest losses', fontsize=10)
+    fig.tight_layout()
+    return fig
+
 # %% ../nbs/04_interpret.ipynb #2e85794c
 def threshold_sweep(
     probs, # (n, 2) class probabilities, or the positive-class probability of each image
@@ -299,7 +375,7 @@ def _calibration_md(r:dict)->str:
 # %% ../nbs/04_interpret.ipynb #273a0a9b
 _figures = dict(confusion_matrix='Confusion matrix', roc_curve='ROC curve', pr_curve='Precision-recall curve',
                 threshold_sweep='Error rates by threshold', prob_hist='Predicted probability by true class',
-                top_losses='Largest losses of each class', reliability='Reliability diagram')
+                top_losses='Largest losses of each class', top_losses_gradcam='Where the model looks (Grad-CAM) on the largest losses', reliability='Reliability diagram')
 _run_figures = dict(loss_curves='Training history', lr_find='Learning-rate finder')
 
 # %% ../nbs/04_interpret.ipynb #b42842be
@@ -308,7 +384,7 @@ def _write_figures(interp, run, k, raw_probs=None):
     p, t, v, th = interp.probs.numpy(), interp.targs.numpy(), list(interp.vocab), interp.threshold
     figs = dict(confusion_matrix=plot_confusion(interp.confusion_matrix(), v), roc_curve=plot_roc(p, t, th),
                 pr_curve=plot_pr(p, t, th), threshold_sweep=plot_threshold_sweep(p, t, th),
-                prob_hist=plot_prob_hist(p, t, v, th), top_losses=interp.plot_top_losses_by_class(k),
+                prob_hist=plot_prob_hist(p, t, v, th), top_losses=interp.plot_top_losses_by_class(k), top_losses_gradcam=interp.plot_top_losses_gradcam(k),
                 reliability=plot_reliability(p, t, raw_probs=raw_probs))
     for name, fig in figs.items(): save_fig(fig, run/f'{name}.png')
 

@@ -99,13 +99,13 @@ def grid(
 
 # %% ../nbs/08c_jobs.ipynb #59ef062f
 def predict(
-    model:str=None, # exported model (model.pkl, or model.onnx from fastcls_export: predicted with onnxruntime alone), a run folder, or a cross-validation folder (the mean of its fold models)
+    model:str=None, # exported model (model.pkl, or model.onnx / model.pt from fastcls_export: predicted with onnxruntime / torch alone), a run folder, or a cross-validation folder (the mean of its fold models)
     images:str=None, # folder of images to predict
     models:Annotated[list, dict(nargs='+', type=str, metavar='MODEL')]=None, # more models to average with MODEL (an ensemble): model.pkl files, run folders or cross-validation folders
     tta:bool=False, # test-time augmentation for each model: the average over the flips its training used
     out:str=None, # label file to write (default: IMAGES/../label_val.txt)
     csv:str=None, # CSV of file names and class probabilities (default: next to OUT, predictions.csv)
-    threshold:float=0.5, # positive-class probability from which an image is predicted positive (e.g. the threshold fastcls_cv chose)
+    threshold:float=None, # positive-class probability from which an image is predicted positive (e.g. the threshold fastcls_cv chose; default: an exported model's own, else 0.5)
     top:int=None, # also average the best TOP runs of the runs table (--table), ranked by --metric
     table:str='runs/runs.csv', # runs table for --top
     metric:Annotated[str, dict(choices=['hter', 'roc_auc', 'accuracy', 'f1'])]='hter', # what ranks the runs for --top
@@ -116,11 +116,12 @@ def predict(
     ms = [m for m in [model, *(models or []), *(top_runs(table, top, metric).run if top else [])] if m is not None]
     if not ms or images is None: raise ConfigError('Give MODEL IMAGES, IMAGES --models A B ..., or IMAGES --top K')
     out = Path(out) if out else Path(images).resolve().parent/'label_val.txt'
-    if str(ms[0]).endswith('.onnx'):
-        if len(ms) > 1: raise ConfigError('An ONNX model predicts alone: export a cross-validation folder as one graph (fastcls_export CV_FOLDER) instead of an ensemble')
-        from fastcls.onnx_predict import predict_onnx  # here, not at the top: onnxruntime is an optional extra
-        return predict_onnx(ms[0], images, out, Path(csv) if csv else out.parent/'predictions.csv', threshold, bs)
-    return predict_ensemble(ms, images, out, Path(csv) if csv else out.parent/'predictions.csv', tta, threshold, bs)
+    if str(ms[0]).endswith(('.onnx', '.pt')):
+        if len(ms) > 1: raise ConfigError('An exported model predicts alone: export a cross-validation folder as one model (fastcls_export CV_FOLDER) instead of an ensemble')
+        from fastcls.onnx_predict import predict_onnx, predict_torchscript  # here, not at the top: onnxruntime is an optional extra
+        f = predict_onnx if str(ms[0]).endswith('.onnx') else predict_torchscript
+        return f(ms[0], images, out, Path(csv) if csv else out.parent/'predictions.csv', threshold, bs)
+    return predict_ensemble(ms, images, out, Path(csv) if csv else out.parent/'predictions.csv', tta, 0.5 if threshold is None else threshold, bs)
 
 # %% ../nbs/08c_jobs.ipynb #7ba8e67a
 @delegates(compare_runs)

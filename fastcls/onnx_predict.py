@@ -1,4 +1,4 @@
-"""Predict a folder of images with an exported ONNX model and onnxruntime alone: no fastai, no torch, the geometry of training, decoding in threads.
+"""Predict a folder of images with an exported model, ONNX with onnxruntime alone or TorchScript with torch alone: no fastai, the geometry of training, decoding in threads.
 
 Docs: https://fastcls.github.io/fastcls/onnx_predict.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://fastcls.github.io/fastcls/onnx_predict.html.md"""
 
 # %% ../nbs/10a_onnx_predict.ipynb #07807181
 from __future__ import annotations
-import json, os
+import json, os, warnings
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +20,8 @@ from .predict import write_predictions
 
 # %% auto #0
 __all__ = ['ExtraMissing', 'import_onnx', 'center_crop_pad', 'resize_crop', 'decode_image', 'onnx_session', 'onnx_metadata',
-           'onnx_probs', 'predict_onnx']
+           'decoded_probs', 'onnx_probs', 'predict_onnx', 'torchscript_model', 'torchscript_probs',
+           'predict_torchscript']
 
 # %% ../nbs/10a_onnx_predict.ipynb #b5bdec6a
 class ExtraMissing(FastclsError, ImportError):
@@ -99,6 +100,24 @@ def _ahead(ex, f, xs, n:int):
         if len(q) > n: yield q.popleft().result()
     while q: yield q.popleft().result()
 
+def decoded_probs(
+    run_batch, # an exported model as a function: uint8 images (N, H, W, C) -> class probabilities (N, n_classes)
+    meta:dict, # the model's metadata: `size`, `crop`, `channels`
+    files, # image files
+    bs:int=64, # images per inference batch
+    n_workers:int=None, # threads decoding images (all cores when None)
+    progress:bool=True, # show a progress bar
+)->np.ndarray:
+    "Class probabilities (n, n_classes) of `files` by `run_batch`: batches decoded in threads while the model runs on the batch before"
+    files = list(files)
+    def _batch(i): return np.stack([decode_image(f, meta['size'], meta.get('crop'), meta['channels']) for f in files[i:i + bs]])
+    n_workers = ifnone(n_workers, os.cpu_count() or 1)
+    starts = range(0, len(files), bs)
+    with ThreadPoolExecutor(max(1, n_workers)) as ex:
+        batches = _ahead(ex, _batch, starts, 2 * max(1, n_workers))
+        if progress and len(starts) > 1: batches = progress_bar(batches, total=len(starts))
+        return np.concatenate([run_batch(b) for b in batches])
+
 def onnx_probs(
     sess, # an `InferenceSession` of a model from `export_onnx`
     files, # image files
@@ -106,15 +125,9 @@ def onnx_probs(
     n_workers:int=None, # threads decoding images (all cores when None)
     progress:bool=True, # show a progress bar
 )->np.ndarray:
-    "Class probabilities (n, n_classes) of `files`: batches decoded in threads while the model runs on the batch before"
-    m, name, files = onnx_metadata(sess), sess.get_inputs()[0].name, list(files)
-    def _batch(i): return np.stack([decode_image(f, m['size'], m.get('crop'), m['channels']) for f in files[i:i + bs]])
-    n_workers = ifnone(n_workers, os.cpu_count() or 1)
-    starts = range(0, len(files), bs)
-    with ThreadPoolExecutor(max(1, n_workers)) as ex:
-        batches = _ahead(ex, _batch, starts, 2 * max(1, n_workers))
-        if progress and len(starts) > 1: batches = progress_bar(batches, total=len(starts))
-        return np.concatenate([sess.run(None, {name: b})[0] for b in batches])
+    "Class probabilities (n, n_classes) of `files` by an onnxruntime session, with `decoded_probs`"
+    name = sess.get_inputs()[0].name
+    return decoded_probs(lambda b: sess.run(None, {name: b})[0], onnx_metadata(sess), files, bs, n_workers, progress)
 
 # %% ../nbs/10a_onnx_predict.ipynb #cee74d61
 def predict_onnx(
@@ -133,4 +146,55 @@ def predict_onnx(
     probs = onnx_probs(sess, files, bs, n_workers, progress)
     df = write_predictions(files, probs, meta['vocab'], out, csv, ifnone(threshold, meta.get('threshold', 0.5)))
     print(f"{len(df)} images predicted by {Path(model).name} (onnxruntime)" + (f'; labels written to {out}' if out else ''))
+    return df
+
+# %% ../nbs/10a_onnx_predict.ipynb #52453ace
+def torchscript_model(
+    model, # TorchScript file from `export_torchscript`
+    threads:int=None, # torch's threads per operation (its own choice when None)
+    optimize:bool=True, # freeze it and let torch fuse it for inference on this CPU (oneDNN): the same probabilities to float rounding, faster
+)->tuple:
+    "The TorchScript module in `model`, on the CPU, and the metadata fastcls stored with it"
+    import torch  # here, not at the top: ONNX prediction runs without torch
+    if not Path(model).is_file(): raise FastclsError(f"No TorchScript model at {model}")
+    if threads: torch.set_num_threads(threads)
+    extra = {'fastcls.json': ''}
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # torch.jit is deprecated, yet still the one format torch loads without the model's Python code
+        m = torch.jit.load(str(model), map_location='cpu', _extra_files=extra).eval()
+        if optimize: m = torch.jit.optimize_for_inference(torch.jit.freeze(m))
+    if not extra['fastcls.json']: raise FastclsError(f"{model} holds no fastcls metadata: export it with `fastcls_export RUN --format torchscript`")
+    return m, json.loads(extra['fastcls.json'])
+
+def torchscript_probs(
+    module, # a TorchScript module from `torchscript_model`
+    meta:dict, # its metadata
+    files, # image files
+    bs:int=64, # images per inference batch
+    n_workers:int=None, # threads decoding images (all cores when None)
+    progress:bool=True, # show a progress bar
+)->np.ndarray:
+    "Class probabilities (n, n_classes) of `files` by a TorchScript module, with `decoded_probs`"
+    import torch
+    def _run(b):
+        with torch.inference_mode(): return module(torch.from_numpy(b)).numpy()
+    return decoded_probs(_run, meta, files, bs, n_workers, progress)
+
+# %% ../nbs/10a_onnx_predict.ipynb #73400cd9
+def predict_torchscript(
+    model, # TorchScript file from `export_torchscript`
+    images, # folder of images to predict
+    out=None, # label file to write, one predicted label per line in sorted file-name order (none when None)
+    csv=None, # CSV of file names, class probabilities and labels (none when None)
+    threshold:float=None, # positive-class probability from which an image is predicted positive; the model's own when None
+    bs:int=64, # images per inference batch
+    n_workers:int=None, # threads decoding images (all cores when None)
+    progress:bool=True, # show a progress bar
+)->pd.DataFrame:
+    "Predict a folder of images with an exported TorchScript model and torch only, and write the label file and CSV as `write_predictions` does"
+    module, meta = torchscript_model(model)
+    files = image_files(images)
+    probs = torchscript_probs(module, meta, files, bs, n_workers, progress)
+    df = write_predictions(files, probs, meta['vocab'], out, csv, ifnone(threshold, meta.get('threshold', 0.5)))
+    print(f"{len(df)} images predicted by {Path(model).name} (TorchScript)" + (f'; labels written to {out}' if out else ''))
     return df

@@ -28,6 +28,7 @@ from .calibrate import fit_calibration, calibration_report, calibration_text, ca
 from .predict import write_predictions, load_model
 from .train import train
 from .config import check_grid, save_config
+from .label_issues import write_label_issues
 
 # %% ../nbs/08a_search.ipynb #0c791e8f
 def _one_process(what):
@@ -216,11 +217,12 @@ def _cv_finish(cv, runs, folds, seed, kwargs, t0, groups=None):
     write_atomic(cv/'cv_folds.csv', pd.concat([table, summary]).to_csv())
     save_fig(plot_cv(table), cv/'cv_summary.png')
     write_atomic(cv/'oof_predictions.csv', oof.to_csv(index=False))
+    li = write_label_issues(cv)  # every labelled image, ranked by how likely its label is wrong
     write_atomic(cv/'thresholds.csv', ths.to_csv()); write_atomic(cv/'fold_thresholds.csv', fth.to_csv())
     config = {k: v for k, v in {**kwargs, 'seed': seed}.items() if k != 'cbs'}
     res = dict(run=str(cv), folds=folds, runs=[str(r) for r in runs], mean=summary.loc['mean'].to_dict(), std=summary.loc['std'].to_dict(),
                oof=oof_report, threshold=th, oof_at_threshold=binary_report(probs, targs, vocab, th),
-               hter_chosen_cv=float(fth.hter_chosen.mean()), seconds=round(time.time() - t0, 1), config=config, groups=groups, **({'calibration': cal} if cal else {}))
+               hter_chosen_cv=float(fth.hter_chosen.mean()), label_issues={k: li[k] for k in ('n_issues', 'n_images', 'report')}, seconds=round(time.time() - t0, 1), config=config, groups=groups, **({'calibration': cal} if cal else {}))
     ens = _cv_ensemble(cv, runs, vocab, th if res['hter_chosen_cv'] < fth.hter_fixed.mean() else 0.5, kwargs.get('pred_file'))
     if ens: res['ensemble'] = ens
     write_atomic(cv/'cv_summary.json', json.dumps(res, indent=2, default=str))
@@ -229,6 +231,7 @@ def _cv_finish(cv, runs, folds, seed, kwargs, t0, groups=None):
           + (f"{group_text(groups, 'the folds')}\n" if groups else '') +
           (f"\n{calibration_text(cal)} (out-of-fold); cross-fitted: ECE {cal['after_cross_fitted']['ece']:.4f}, Brier {cal['after_cross_fitted']['brier']:.4f}" if cal else '') +
           f"\nout-of-fold predictions:\n{report_text(oof_report)}\n\nthreshold chosen on them: {th}\n{ths.round(4).to_string()}"
+          + f"\n\n{li['n_issues']} likely label errors (confident learning on the out-of-fold predictions): {li['report']}"
           + (f"\n\n{ens['n']} unlabelled images predicted by the {len(runs)} fold models (mean probability, threshold {ens['threshold']}): {', '.join(ens['files'])}" if ens else ''))
     return AttrDict(res, table=table, summary=summary, oof_predictions=oof, thresholds=ths, fold_thresholds=fth)
 
