@@ -23,8 +23,8 @@ from .core import LabelError, ConfigError
 
 # %% auto #0
 __all__ = ['aug_presets', 'samplers', 'stratified_splitter', 'check_split', 'is_grey', 'auto_size', 'Image8', 'Image8BW',
-           'aug_tfms', 'label_file_block', 'class_weights', 'undersample_counts', 'BalancedDL', 'ProgressiveSampling',
-           'check_sampler', 'sampler_kwargs', 'image_dataloaders', 'class_balance']
+           'resolve_aug', 'aug_tfms', 'label_file_block', 'class_weights', 'undersample_counts', 'BalancedDL',
+           'ProgressiveSampling', 'check_sampler', 'sampler_kwargs', 'image_dataloaders', 'class_balance']
 
 # %% ../nbs/02_data.ipynb #93f52b19
 def stratified_splitter(
@@ -101,14 +101,21 @@ aug_presets = dict(
     faces=dict(max_rotate=10., max_zoom=1.1, max_warp=0., max_lighting=0.3, saturation=0.2),
 )
 
+def resolve_aug(
+    aug:str, # a preset name, or 'auto'
+    channels:int, # channels of the training images
+)->str:
+    "The preset 'auto' stands for: 'xray' for grey images (scans, documents, digits: their left and right differ), 'default' for colour"
+    return ('xray' if channels == 1 else 'default') if aug == 'auto' else aug
+
 def aug_tfms(
     aug:str='default', # a name in `aug_presets` (True and False are read as 'default' and 'none')
     channels:int=3, # 1 leaves out the colour transforms (hue, saturation)
     **kwargs # passed on to `aug_transforms`, overriding the preset
 )->list:
     "fastai batch transforms of the augmentation preset `aug`"
-    aug = {True: 'default', False: 'none', None: 'none'}.get(aug, aug)
-    if aug not in aug_presets: raise ConfigError(f"Unknown augmentation preset {aug!r}: use {', '.join(aug_presets)}")
+    aug = resolve_aug({True: 'default', False: 'none', None: 'none'}.get(aug, aug), channels)
+    if aug not in aug_presets: raise ConfigError(f"Unknown augmentation preset {aug!r}: use auto, {', '.join(aug_presets)}")
     if aug_presets[aug] is None: return []
     p = {**aug_presets[aug], **kwargs}
     xtra = [RandomErasing(p=p.pop('erase'), max_count=2)] if 'erase' in p else []

@@ -23,26 +23,26 @@ __all__ = ['mixes', 'EMA', 'kept_model', 'mix_callbacks', 'budget_epochs', 'tta_
 class EMA(Callback):
     "Keep an exponential moving average of the weights (timm's `ModelEmaV3` with warm-up); validate with it"
     order = Recorder.order - 1  # before the recorder computes the epoch's metrics
-    def __init__(self, decay:float=0.9998): store_attr(); self.ema, self.step = None, 0
+    def __init__(self, decay:float=0.9998): store_attr(); self.avg, self.step = None, 0
     def before_fit(self):
-        if self.ema is None: self.ema = ModelEmaV3(self.learn.model, decay=self.decay, use_warmup=True)
+        if self.avg is None: self.avg = ModelEmaV3(self.learn.model, decay=self.decay, use_warmup=True)
         if getattr(self, 'pending', None): self.load_state_dict(self.pending); self.pending = None
-        self.ema.module.to(next(self.learn.model.parameters()).device)
-    def after_step(self): self.step += 1; self.ema.update(self.learn.model, step=self.step)
-    def before_validate(self): self.raw, self.learn.model = self.learn.model, self.ema.module.eval()
+        self.avg.module.to(next(self.learn.model.parameters()).device)
+    def after_step(self): self.step += 1; self.avg.update(self.learn.model, step=self.step)
+    def before_validate(self): self.raw, self.learn.model = self.learn.model, self.avg.module.eval()
     def after_validate(self): self.learn.model = self.raw
     def after_cancel_validate(self): self.after_validate()
-    def state_dict(self): return dict(module=self.ema.module.state_dict(), step=self.step)
+    def state_dict(self): return dict(module=self.avg.module.state_dict(), step=self.step)
     def load_state_dict(self, d):
         "Take the state of `state_dict`; before the first fit, it is taken when the fit starts"
-        if self.ema is None: self.pending = d
-        else: self.ema.module.load_state_dict(d['module']); self.step = d['step']
+        if self.avg is None: self.pending = d
+        else: self.avg.module.load_state_dict(d['module']); self.step = d['step']
 
 # %% ../nbs/03c_recipe.ipynb #87195f8b
 def kept_model(learn)->torch.nn.Module:
     "The model a run keeps: the weight average when `learn` has an `EMA` callback, else `learn.model`"
     cb = next((c for c in learn.cbs if isinstance(c, EMA)), None)
-    return learn.model if cb is None or cb.ema is None else cb.ema.module
+    return learn.model if cb is None or cb.avg is None else cb.avg.module
 
 # %% ../nbs/03c_recipe.ipynb #316f0a15
 mixes = ('none', 'mixup', 'cutmix')

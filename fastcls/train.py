@@ -159,7 +159,7 @@ def _weights_used(learn, pretrained, weights, state=None)->str:
     cfg = learn.model[0].model.pretrained_cfg
     return f"timm {cfg.get('architecture')}.{cfg.get('tag')} ({cfg.get('hf_hub_id') or cfg.get('url') or 'download'})"
 
-_old_defaults = dict(mix='none', smoothing=0., ema=False, min_steps=0, tta=False)  # runs saved before these options existed resume as they were
+_old_defaults = dict(mix='none', smoothing=0., ema=False, min_steps=0, tta=False, lr_find=True)  # runs saved before these options existed resume as they were
 
 # %% ../nbs/05a_train.ipynb #58a50d49
 def _mark_valid(df, valid_files):
@@ -254,7 +254,8 @@ def train(
     channels:int=None, # 1 or 3 input channels (default: 1 when all images are grey)
     bs:int=64, # batch size
     epochs:int=12, # training epochs (after FREEZE_EPOCHS of head-only training when fine-tuning pretrained weights), at least MIN_STEPS optimizer steps
-    lr:float=None, # learning rate (default: picked by the learning-rate finder)
+    lr:float=None, # learning rate (default: 3e-3 from scratch, 2e-3 fine-tuning pretrained weights as fastai's fine_tune; or the finder's with --lr-find)
+    lr_find:bool=False, # pick the learning rate with fastai's learning-rate finder (when LR is not given)
     freeze:bool=False, # train the head only, keeping the pretrained backbone frozen
     freeze_epochs:int=1, # head-only epochs before fine-tuning a pretrained backbone
     sampler:Annotated[str, dict(choices=[*samplers, 'progressive'])]='weighted', # class-balanced draws ('weighted'), the same with the balance growing over the epochs ('progressive'), a fresh balanced subset each epoch ('undersample'), or plain shuffling
@@ -267,13 +268,13 @@ def train(
     valid_files:list=None, # images to validate on instead of a random split (file paths, or a text file listing them), e.g. a cross-validation fold
     groups:str=None, # kept on one side of the split: copies and near copies of a picture (None); also your groups, a CSV column (e.g. patient_id) or a CSV file of file names and groups; 'off' for none
     seed:int=42, # random seed of the split, the sampling and the weights
-    aug:Annotated[str, dict(choices=list(aug_presets))]='default', # augmentation preset by kind of image (see `aug_presets`): 'default', 'none', 'light', 'strong', 'xray', 'histology' or 'faces'
+    aug:Annotated[str, dict(choices=['auto', *aug_presets])]='default', # augmentation preset by kind of image (see `aug_presets`): 'auto' (xray for grey images, default for colour), 'default', 'none', 'light', 'strong', 'xray', 'histology' or 'faces'
     mix:Annotated[str, dict(choices=list(mixes))]='none', # mix training images: 'mixup', 'cutmix' or 'none'
     smoothing:float=0., # label smoothing of the cross-entropy (e.g. 0.1)
-    ema:bool=False, # validate and keep an exponential moving average of the weights (timm's ModelEmaV3)
+    ema:bool=True, # validate and keep an exponential moving average of the weights (timm's ModelEmaV3); --no-ema turns it off
     min_steps:int=0, # least number of optimizer steps: small data sets get more epochs
     tta:bool=False, # average the predictions over the flips the augmentation uses (validation and unlabelled images)
-    monitor:Annotated[str, dict(choices=list(monitors))]='valid_loss', # keep the best epoch by 'valid_loss', 'hter' or 'auc'
+    monitor:Annotated[str, dict(choices=list(monitors))]='auc', # keep the best epoch by 'auc' (threshold- and prior-free), 'valid_loss' or 'hter'
     patience:int=0, # early stopping after this many epochs without improvement of MONITOR (0: off)
     calibrate:Annotated[str, dict(choices=list(calibration_methods))]='none', # fit 'temperature' or 'platt' scaling on the validation predictions and keep it in the exported model (Platt scaling moves decisions at 0.5, temperature scaling does not)
     skip_bad:bool=False, # leave out unreadable images (listing them) instead of stopping
@@ -301,7 +302,7 @@ def train(
 def _train(data, labels, images, file_col, label_col, exclude, out, name, arch, pretrained, weights, size, crop, channels, bs, epochs, lr,
            freeze, freeze_epochs, sampler, strength, loss, gamma, lin_ftrs, ps, valid_pct, valid_files, groups, seed, aug, monitor, patience, skip_bad,
            predict, pred_file, num_workers, cache, cache_path, progress, cbs, t0, state, args, calibrate='none',
-           mix='none', smoothing=0., ema=False, min_steps=0, tta=False):
+           mix='none', smoothing=0., ema=False, min_steps=0, tta=False, lr_find=True):
     "The body of `train`, once the settings are known"
     _monitor(monitor); mix_cbs = mix_callbacks(mix)
     check_sampler(sampler, (*samplers, 'progressive'))
@@ -331,9 +332,12 @@ def _train(data, labels, images, file_col, label_col, exclude, out, name, arch, 
     if not progress: learn.remove_cb(ProgressCallback)
     n_epochs = budget_epochs(epochs, len(dls.train), min_steps)
     if n_epochs > epochs and not rank: print(f'{n_epochs} epochs instead of {epochs}, for at least {min_steps} optimizer steps ({len(dls.train)} per epoch)')
-    if lr is None:
+    if lr is None and lr_find:
         with this_process_only(): lr = None if rank else _find_lr(learn, run)
         lr = from_rank0(lr)
+    elif lr is None:
+        lr = 2e-3 if pretrained or weights is not None else 3e-3
+        if not rank: print(f'learning rate {lr:.0e} (--lr to change it, --lr-find for the finder)')
     xb = learn.dls.valid.one_batch()[0]
     if not rank: write_atomic(run/'settings.json', json.dumps(dict(args=args, lr=lr, size=int(xb.shape[-1]), channels=int(xb.shape[1]),
         vocab=list(dls.vocab), n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), groups=gi, skipped=df.attrs.get('skipped', []),
