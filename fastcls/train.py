@@ -159,7 +159,7 @@ def _weights_used(learn, pretrained, weights, state=None)->str:
     cfg = learn.model[0].model.pretrained_cfg
     return f"timm {cfg.get('architecture')}.{cfg.get('tag')} ({cfg.get('hf_hub_id') or cfg.get('url') or 'download'})"
 
-_old_defaults = dict(mix='none', smoothing=0., ema=False, min_steps=0, tta=False, lr_find=True)  # runs saved before these options existed resume as they were
+_old_defaults = dict(mix='none', smoothing=0., ema=False, min_steps=0, tta=False, lr_find=True, epochs=12)  # runs saved before these options existed resume as they were
 
 # %% ../nbs/05a_train.ipynb #58a50d49
 def _mark_valid(df, valid_files):
@@ -253,7 +253,7 @@ def train(
     crop:int=None, # side of a centre crop taken before resizing, e.g. 32 for the centre of 96x96 patches
     channels:int=None, # 1 or 3 input channels (default: 1 when all images are grey)
     bs:int=64, # batch size
-    epochs:int=12, # training epochs (after FREEZE_EPOCHS of head-only training when fine-tuning pretrained weights), at least MIN_STEPS optimizer steps
+    epochs:int=None, # training epochs, after FREEZE_EPOCHS of head-only training when fine-tuning (default: 12, or more on a small data set to make MIN_STEPS optimizer steps)
     lr:float=None, # learning rate (default: 3e-3 from scratch, 2e-3 fine-tuning pretrained weights as fastai's fine_tune; or the finder's with --lr-find)
     lr_find:bool=False, # pick the learning rate with fastai's learning-rate finder (when LR is not given)
     freeze:bool=False, # train the head only, keeping the pretrained backbone frozen
@@ -272,7 +272,7 @@ def train(
     mix:Annotated[str, dict(choices=list(mixes))]='none', # mix training images: 'mixup', 'cutmix' or 'none'
     smoothing:float=0., # label smoothing of the cross-entropy (e.g. 0.1)
     ema:bool=True, # validate and keep an exponential moving average of the weights (timm's ModelEmaV3); --no-ema turns it off
-    min_steps:int=0, # least number of optimizer steps: small data sets get more epochs
+    min_steps:int=400, # least number of optimizer steps when EPOCHS is not given: a small data set gets more epochs
     tta:bool=False, # average the predictions over the flips the augmentation uses (validation and unlabelled images)
     monitor:Annotated[str, dict(choices=list(monitors))]='auc', # keep the best epoch by 'auc' (threshold- and prior-free), 'valid_loss' or 'hter'
     patience:int=0, # early stopping after this many epochs without improvement of MONITOR (0: off)
@@ -330,8 +330,8 @@ def _train(data, labels, images, file_col, label_col, exclude, out, name, arch, 
                            class_weights(dls.train.items.label, dls.vocab), gamma, smoothing, lin_ftrs, ps, path=run, model_dir='models', cbs=cbs)
     if use_cuda(): learn.to_fp16()
     if not progress: learn.remove_cb(ProgressCallback)
-    n_epochs = budget_epochs(epochs, len(dls.train), min_steps)
-    if n_epochs > epochs and not rank: print(f'{n_epochs} epochs instead of {epochs}, for at least {min_steps} optimizer steps ({len(dls.train)} per epoch)')
+    n_epochs = epochs or budget_epochs(12, len(dls.train), min_steps)  # epochs given are kept as given
+    if n_epochs > 12 and not epochs and not rank: print(f'{n_epochs} epochs: at least {min_steps} optimizer steps ({len(dls.train)} per epoch)')
     if lr is None and lr_find:
         with this_process_only(): lr = None if rank else _find_lr(learn, run)
         lr = from_rank0(lr)
