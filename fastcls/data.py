@@ -49,7 +49,7 @@ def check_split(
     "Refuse a minority class too small to be split for validation; note one smaller than a batch"
     if 'is_valid' in df:
         for part, d in (('training', df[~df.is_valid.astype(bool)]), ('validation', df[df.is_valid.astype(bool)])):
-            if d.label.nunique() < 2: raise LabelError(f"The {part} split has only the class(es) {sorted(d.label.unique())}: both classes are needed in both splits")
+            if d.label.nunique() < df.label.nunique(): raise LabelError(f"The {part} split has only the class(es) {sorted(d.label.unique())}: {'both' if df.label.nunique() == 2 else 'all'} classes are needed in both splits")
         return
     counts = df.label.value_counts()
     cls, n = counts.index[-1], int(counts.iloc[-1])

@@ -13,7 +13,8 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 # %% auto #0
-__all__ = ['alterations', 'leak_alterations', 'digit_images', 'make_digits', 'plant_copies', 'plant_leaks']
+__all__ = ['digit_names', 'alterations', 'leak_alterations', 'digit_images', 'make_digits', 'tail_counts',
+           'make_digits_multiclass', 'plant_copies', 'plant_leaks']
 
 # %% ../nbs/00a_datasets.ipynb #8bf47669
 def digit_images(
@@ -73,6 +74,58 @@ def make_digits(
         names = {1: f'digit{positive}', 0: 'other'}
         for c in names.values(): (dest/c).mkdir(parents=True, exist_ok=True)
         for j in lab: _save(imgs[j], dest/names[ys[j]]/f'{j:04d}.png', rgb)
+    else: raise ValueError(f"Unknown layout {layout!r}: use 'label_file', 'csv' or 'folders'")
+    return dest
+
+# %% ../nbs/00a_datasets.ipynb #b0affe8c
+digit_names = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine')
+
+def tail_counts(
+    n_classes:int=10, # number of classes
+    largest:int=180, # images of the first (largest) class
+    smallest:int=18, # images of the last (smallest) class
+)->np.ndarray:
+    "Image counts of `n_classes` classes falling geometrically from `largest` to `smallest`: a long tail"
+    return np.round(largest * (smallest / largest) ** (np.arange(n_classes) / max(n_classes - 1, 1))).astype(int)
+
+# %% ../nbs/00a_datasets.ipynb #700156fa
+def make_digits_multiclass(
+    dest, # folder to write the data set to (created)
+    layout:str='label_file', # 'label_file' (train_img/ + label_train.txt), 'csv' (images/ + labels.csv) or 'folders' (one folder per class)
+    n_classes:int=10, # the digits 0 to `n_classes - 1`, one class each
+    largest:int=180, # images of digit 0 (at most the 178 there are)
+    smallest:int=18, # images of the last digit
+    n_val:int=180, # unlabelled images written to val_img/, drawn from the digits not used for training (0 for none)
+    size:int=32, # side of the square images, in pixels
+    words:bool=False, # label the classes with words ('zero', 'one', ...) instead of the digits
+    rgb:bool=False, # write RGB instead of greyscale PNGs
+    seed:int=42, # seed of the draw
+)->Path:
+    "Write a small real, long-tailed data set of `n_classes` digit classes in one of fastcls's layouts"
+    dest = Path(dest)
+    imgs, _ = digit_images(0, size)
+    ys, rng = load_digits().target, np.random.RandomState(seed)
+    lab = np.concatenate([rng.permutation(np.flatnonzero(ys == c))[:k] for c, k in enumerate(tail_counts(n_classes, largest, smallest))])
+    lab = lab[rng.permutation(len(lab))]
+    names = [digit_names[c] if words else str(c) for c in range(10)]
+    rest = np.setdiff1d(np.flatnonzero(ys < n_classes), lab)
+    val = np.sort(rng.choice(rest, min(n_val, len(rest)), replace=False)) if n_val else []
+    if len(val):
+        (dest/'val_img').mkdir(parents=True, exist_ok=True)
+        for i, j in enumerate(val): _save(imgs[j], dest/'val_img'/f'{i+1:06d}.png', rgb)
+    if layout == 'label_file':
+        (dest/'train_img').mkdir(parents=True, exist_ok=True)
+        for i, j in enumerate(lab): _save(imgs[j], dest/'train_img'/f'{i+1:06d}.png', rgb)
+        (dest/'label_train.txt').write_text(''.join(f'{names[ys[j]]}\n' for j in lab))
+    elif layout == 'csv':
+        (dest/'images').mkdir(parents=True, exist_ok=True)
+        ids = [f'digit_{j:04d}' for j in lab]
+        for i, j in zip(ids, lab): _save(imgs[j], dest/'images'/f'{i}.png', rgb)
+        pd.DataFrame({'id': ids, 'label': [names[ys[j]] for j in lab]}).to_csv(dest/'labels.csv', index=False)
+    elif layout == 'folders':
+        for j in lab:
+            (dest/names[ys[j]]).mkdir(parents=True, exist_ok=True)
+            _save(imgs[j], dest/names[ys[j]]/f'{j:04d}.png', rgb)
     else: raise ValueError(f"Unknown layout {layout!r}: use 'label_file', 'csv' or 'folders'")
     return dest
 

@@ -10,7 +10,6 @@ __all__ = ['class_counts', 'plot_class_counts', 'image_table', 'plot_image_sizes
            'find_near_copies', 'plot_near_copies', 'explore']
 
 # %% ../nbs/06_explore.ipynb #8e39973e
-import hashlib
 from pathlib import Path
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt

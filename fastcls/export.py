@@ -73,7 +73,8 @@ def export_metadata(
     if len(geo) > 1: raise FastclsError(f"The models of {run} differ in classes, size, channels or crop ({', '.join(sorted(geo))}): one graph needs the same for all")
     s = ss[0]
     args, vocab = s.get('args', {}), list(s['vocab'])
-    return dict(vocab=vocab, positive=vocab[-1], threshold=threshold, size=s['size'], crop=args.get('crop'), channels=s['channels'],
+    two = len(vocab) == 2  # more classes have no positive class and no threshold: each image gets its most probable class
+    return dict(vocab=vocab, positive=vocab[-1] if two else None, threshold=threshold if two else None, size=s['size'], crop=args.get('crop'), channels=s['channels'],
                 input='uint8 images (N, H, W, C) at the training size', output='class probabilities (N, n_classes)',
                 calibration=args.get('calibrate', 'none'), arch=args.get('arch'), folds=len(models), run=str(Path(run).resolve()),
                 versions={**s.get('versions', {}), 'fastcls': __version__, 'torch': torch.__version__})

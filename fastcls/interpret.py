@@ -19,14 +19,14 @@ from fastai.callback.hook import hook_outputs
 from torch import nn
 from fastai.interpret import ClassificationInterpretation
 from .metrics import far_frr
-from .metrics import binary_report
 from .metrics import calibration_metrics
+from .metrics import predictions_report
 from .core import save_fig, write_atomic
 
 # %% auto #0
 __all__ = ['plot_confusion', 'plot_roc', 'plot_history', 'losses_from_probs', 'BinaryInterpretation', 'top_per_class', 'gradcam',
            'gradcam_files', 'overlay_heatmap', 'threshold_sweep', 'plot_threshold_sweep', 'plot_pr', 'plot_prob_hist',
-           'plot_reliability', 'write_analysis']
+           'plot_reliability', 'plot_roc_multiclass', 'write_analysis']
 
 # %% ../nbs/04_interpret.ipynb #2c0a4c34
 def plot_confusion(cm, vocab, title='Confusion matrix (validation)'):
@@ -154,10 +154,10 @@ def top_losses_table(
     self:BinaryInterpretation,
     k:int=8, # images per true class
 )->pd.DataFrame:
-    "The `k` images of each true class with the largest losses: file, true label, positive-class probability, loss"
+    "The `k` images of each true class with the largest losses: file, true label, positive-class probability (of the true class, for more than two classes), predicted label, loss"
     items = self.dl.items
     files = items.file.tolist() if isinstance(items, pd.DataFrame) else [str(o) for o in items]
-    t = pd.DataFrame({'file': files, 'label': [str(self.vocab[i]) for i in self.targs.tolist()], 'prob': self.probs[:, -1].numpy(),
+    t = pd.DataFrame({'file': files, 'label': [str(self.vocab[i]) for i in self.targs.tolist()], 'prob': (self.probs[:, -1] if len(self.vocab) == 2 else self.probs[torch.arange(len(self.targs)), self.targs]).numpy(),
                       'predicted': [str(self.vocab[i]) for i in self.decoded.tolist()], 'loss': self.losses.numpy()})
     return top_per_class(t, k).sort_values(['label', 'loss'], ascending=[True, False], kind='stable', ignore_index=True)
 
@@ -181,7 +181,7 @@ def plot_top_losses_by_class(
     for row, v in zip(axs, self.vocab):
         for ax, r in zip(row, t[t.label == str(v)].itertuples()):
             _show_file(ax, r.file, f'{Path(r.file).name[-16:]}\ntrue {r.label}  p={r.prob:.2f}\nloss {r.loss:.2f}')
-    fig.suptitle(f'Largest losses of each true class (p: probability of {self.vocab[-1]})', fontsize=10)
+    fig.suptitle(f'Largest losses of each true class (p: probability of {self.vocab[-1] if len(self.vocab) == 2 else "the true class"})', fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -348,9 +348,81 @@ def plot_reliability(
     fig.tight_layout()
     return fig
 
+# %% ../nbs/04_interpret.ipynb #a948c269
+def plot_roc_multiclass(
+    probs, # (n, N) class probabilities
+    targs, # true class index of each image
+    vocab, # class names
+):
+    "One-vs-rest ROC curve of each class (that class against all others), with its AUC and the macro AUC"
+    probs, targs = np.asarray(probs), np.asarray(targs)
+    fig, ax = plt.subplots(figsize=(4.8, 4.4))
+    aucs = []
+    for k, v in enumerate(vocab):
+        if not 0 < (targs == k).sum() < len(targs): continue
+        fpr, tpr, _ = skm.roc_curve(targs == k, probs[:, k])
+        aucs.append(skm.auc(fpr, tpr))
+        ax.plot(fpr, tpr, label=f'{v}: AUC {aucs[-1]:.3f}')
+    ax.plot([0, 1], [0, 1], ls=':', c='grey')
+    ax.set(xlabel='false positive rate (other classes)', ylabel='true positive rate (recall)', title=f'One-vs-rest ROC (validation), macro AUC {np.mean(aucs):.3f}')
+    ax.legend(loc='lower right', fontsize=7, ncol=1 + len(vocab) // 8)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/04_interpret.ipynb #d5adf05b
+@patch
+def plot_most_confused(
+    self:BinaryInterpretation,
+    n_pairs:int=4, # pairs of classes (true, predicted), most errors first
+    k:int=6, # example images of each pair, most confidently wrong first
+):
+    "Example images of the most confused pairs of classes: one row per (true, predicted) pair"
+    t = pd.DataFrame({'file': self.dl.items.file.tolist() if isinstance(self.dl.items, pd.DataFrame) else [str(o) for o in self.dl.items],
+                      'true': self.targs.numpy(), 'pred': self.decoded.numpy(), 'p': self.probs.max(1).values.numpy()})
+    pairs = [(a, b, n) for a, b, n in self.most_confused()][:n_pairs]
+    fig, axs = plt.subplots(max(len(pairs), 1), k, figsize=(1.5 * k, 2.2 * max(len(pairs), 1)), squeeze=False)
+    for ax in axs.flat: ax.axis('off')
+    o2i = {str(v): i for i, v in enumerate(self.vocab)}
+    for row, (a, b, n) in zip(axs, pairs):
+        ex = t[(t.true == o2i[str(a)]) & (t.pred == o2i[str(b)])].sort_values('p', ascending=False)
+        for ax, r in zip(row, ex.itertuples()): _show_file(ax, r.file, f'{Path(r.file).name[-16:]}\ntrue {a}, predicted {b}\np={r.p:.2f} ({n} such)')
+    fig.suptitle('Most confused pairs of classes (p: probability of the predicted class)' if pairs else 'No image is misclassified', fontsize=10)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/04_interpret.ipynb #5dd62fbf
+_mc_figures = dict(most_confused='Most confused pairs of classes')
+
+def _write_mc_figures(interp, run, k):
+    "Save the figures of the analysis of more than two classes to `run`"
+    p, t, v = interp.probs.numpy(), interp.targs.numpy(), list(interp.vocab)
+    big = max(4.2, 0.5 * len(v) + 1.5)
+    cm = plot_confusion(interp.confusion_matrix(), v)
+    cm.set_size_inches(big, big * 0.9)
+    figs = dict(confusion_matrix=cm, roc_curve=plot_roc_multiclass(p, t, v), most_confused=interp.plot_most_confused(k=k),
+                top_losses=interp.plot_top_losses_by_class(k))
+    for name, fig in figs.items(): save_fig(fig, run/f'{name}.png')
+
+def _multiclass_md(r:dict)->str:
+    "Markdown tables of a `multiclass_report`: the scalar metrics (with their 95% intervals when it has them), each class's figures and the normalised confusion matrix"
+    ci = r.get('ci', {})
+    def _ci(c): return f' [{c[0]:.4f}, {c[1]:.4f}] |' if c else (' |' if ci else '')
+    rows = [f'| n | {r["n"]} |' + (' |' if ci else ''), f'| classes | {r["n_classes"]} |' + (' |' if ci else '')]
+    rows += [f'| {k} | {r[k]:.4f} |{_ci(ci.get(k))}' for k in ('balanced_accuracy', 'f1_macro', 'roc_auc', 'accuracy')]
+    rows += [f'| top-{k} accuracy | {v:.4f} |' + (' |' if ci else '') for k, v in r['top_k_accuracy'].items()]
+    head = '| metric | value | 95% interval |\n| --- | --- | --- |\n' if ci else '| metric | value |\n| --- | --- |\n'
+    pc = '| class | images | precision | recall | F1 | AUC (one-vs-rest) |\n| --- | --- | --- | --- | --- | --- |\n' + '\n'.join(
+        f"| {c} | {o['n']} | {o['precision']:.4f} | {o['recall']:.4f} | {o['f1']:.4f} | {o['roc_auc']:.4f} |" for c, o in r['per_class'].items())
+    cls = list(r['per_class'])
+    cm = '| true \\ predicted | ' + ' | '.join(cls) + ' |\n|' + ' --- |' * (len(cls) + 1) + '\n' + '\n'.join(
+        f'| {c} | ' + ' | '.join(f'{x:.3f}' for x in row) + ' |' for c, row in zip(cls, r['confusion_matrix_normalized']))
+    note = f"\nIntervals: {r['bootstrap']['resamples']} stratified bootstrap resamples of the validation images (percentile intervals).\n" if ci else ''
+    return (head + '\n'.join(rows) + '\n' + note + '\n### Each class\n\n' + pc + '\n\n### Confusion matrix, normalised by true class (the diagonal holds the recalls)\n\n' + cm + '\n')
+
 # %% ../nbs/04_interpret.ipynb #e390d122
 def _metrics_md(r:dict)->str:
     "A Markdown table of the scalar metrics of a `binary_report`, with their 95% intervals when it has them"
+    if 'per_class' in r: return _multiclass_md(r)
     keys, ci = ['n', 'threshold', 'positive', 'roc_auc', 'hter', 'far', 'frr', 'accuracy', 'balanced_accuracy'], r.get('ci', {})
     def _ci(c): return f' [{c[0]:.4f}, {c[1]:.4f}] |' if c else ''
     rows = [f'| {k} | {r[k]:.4f} |{_ci(ci.get(k))}' if isinstance(r[k], float) else f'| {k} | {r[k]} |' for k in keys]
@@ -382,6 +454,7 @@ _run_figures = dict(loss_curves='Training history', lr_find='Learning-rate finde
 def _write_figures(interp, run, k, raw_probs=None):
     "Save every figure of the analysis to `run`"
     p, t, v, th = interp.probs.numpy(), interp.targs.numpy(), list(interp.vocab), interp.threshold
+    if len(v) > 2: return _write_mc_figures(interp, run, k)
     figs = dict(confusion_matrix=plot_confusion(interp.confusion_matrix(), v), roc_curve=plot_roc(p, t, th),
                 pr_curve=plot_pr(p, t, th), threshold_sweep=plot_threshold_sweep(p, t, th),
                 prob_hist=plot_prob_hist(p, t, v, th), top_losses=interp.plot_top_losses_by_class(k), top_losses_gradcam=interp.plot_top_losses_gradcam(k),
@@ -392,8 +465,9 @@ def _write_figures(interp, run, k, raw_probs=None):
 def _analysis_md(run, r, interp, k):
     "The Markdown report of a run: metrics, classification report, most confused, and every figure in `run`"
     conf = '\n'.join(f'- true {a}, predicted {b}: {n} images' for a, b, n in interp.most_confused()) or '- none'
-    figs = {**_run_figures, **_figures}
-    return '\n'.join([f'# Run report: {run.name}\n', f'Validation set, {r["n"]} images, threshold {r["threshold"]} on the probability of {r["positive"]}.\n',
+    figs = {**_run_figures, **_figures, **_mc_figures}
+    how = f'threshold {r["threshold"]} on the probability of {r["positive"]}' if 'per_class' not in r else f'{r["n_classes"]} classes, each image predicted as its most probable class'
+    return '\n'.join([f'# Run report: {run.name}\n', f'Validation set, {r["n"]} images, {how}.\n',
                       '## Metrics\n', _metrics_md(r), '## Calibration\n', _calibration_md(r), '## Classification report\n', '```\n' + interp.classification_report() + '```\n',
                       '## Most confused\n', conf + '\n'] +
                      [f'## {title}\n\n![{title}]({name}.png)\n' for name, title in figs.items() if (run/f'{name}.png').exists()] +
@@ -414,11 +488,11 @@ def write_analysis(
     "Write the confusion, top-loss, ROC, precision-recall, threshold, probability and reliability figures, their tables, and a report.md to `run_dir`"
     run = Path(run_dir); run.mkdir(parents=True, exist_ok=True)
     interp = BinaryInterpretation.from_learner(learn, dl=dl, probs=probs, targs=targs, threshold=threshold)
-    r = dict(binary_report(interp.probs.numpy(), interp.targs.numpy(), list(interp.vocab), threshold), **calibration_metrics(interp.probs.numpy(), interp.targs.numpy()))
+    r = dict(predictions_report(interp.probs.numpy(), interp.targs.numpy(), list(interp.vocab), threshold), **calibration_metrics(interp.probs.numpy(), interp.targs.numpy()))
     if calibration: r['calibration'] = calibration
     _write_figures(interp, run, k, raw_probs)
     write_atomic(run/'top_losses.csv', interp.top_losses_table(k).to_csv(index=False))
-    write_atomic(run/'threshold_sweep.csv', threshold_sweep(interp.probs.numpy(), interp.targs.numpy()).to_csv(index=False))
+    if len(interp.vocab) == 2: write_atomic(run/'threshold_sweep.csv', threshold_sweep(interp.probs.numpy(), interp.targs.numpy()).to_csv(index=False))
     write_atomic(run/'classification_report.txt', interp.classification_report())
     write_atomic(run/'report.md', _analysis_md(run, r, interp, k))
     return dict(r, classification_report=interp.classification_report(output_dict=True),

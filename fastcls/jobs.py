@@ -33,7 +33,7 @@ def _table(table, out)->Path:
 def train_job(
     data:str=None, # data folder: train_img/ + label_train.txt, an image folder + CSV, or one folder per class (the config file's `data` when None)
     config:str=None, # YAML config file of train options, e.g. configs/resnet_weighted.yaml; the options given here override it
-    demo:bool=False, # write a small digits data set in the customer's layout (to DATA, or data/digits) and train on it (5 epochs unless given)
+    demo:Annotated[str, dict(nargs='?', const='binary', choices=['binary', 'multiclass'])]=None, # write a small digits data set in the customer's layout (to DATA, or data/digits) and train on it (5 epochs unless given); --demo multiclass: ten classes with a long tail (data/digits_multiclass)
     given:set=None, # names of the options given on the command line (`cli_given`); all not-None ones when None
     mlflow:bool=False, # log parameters and metrics to MLflow (when mlflow is installed)
     table:str=None, # runs table the finished run is added to (default: runs.csv in the OUT folder)
@@ -42,13 +42,14 @@ def train_job(
 )->AttrDict:
     "Train once with the options of a config file and the command line (or on the digits demo, or resume a run); save its config and add it to the runs table"
     if demo and given is not None and 'epochs' not in given: kwargs['epochs'] = None  # the demo's own 5 epochs, unless a config file says otherwise
+    if demo == 'multiclass' and given is not None and 'monitor' not in given: kwargs['monitor'] = None  # the multiclass demo's own monitor
     opts = resolve_config(config, given, **kwargs)
     data = data or opts.get('data')
     opts.pop('data', None)
     if data is None and not demo and not resume: raise ConfigError('Give a DATA folder (or data in the config file), or --demo')
     opts = _cbs(opts, mlflow)
     if resume: r = train(None, resume=resume, cbs=opts.get('cbs'))
-    elif demo: r = train_demo(data or 'data/digits', **opts)
+    elif demo: kind = 'multiclass' if demo == 'multiclass' else 'binary'; r = train_demo(data or ('data/digits' if kind == 'binary' else 'data/digits_multiclass'), kind=kind, **opts)
     else: r = train(data, **opts)
     if not r.get('rank'): save_config(r.run); track_run(r.run, _table(table, Path(r.run).parent))  # under `accelerate launch`, rank 0 alone
     return r

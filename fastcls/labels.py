@@ -46,19 +46,23 @@ def check_classes(
     df:pd.DataFrame, # a label table with `label` and `line` columns
     source='labels', # where the labels were read, for messages
 )->pd.DataFrame:
-    "Check that `df` holds exactly two classes, and no labels that look like numbers with decimals"
+    "Check that `df` holds two or more classes (each of more than one image when there are more than two), and no labels that look like numbers with decimals"
     floats = df[df.label.str.match(_float_re)]
     if len(floats):
         r = floats.iloc[0]
         raise LabelError(f"{source}, line {r.line}: label {r.label!r} looks like a decimal number; "
                          "labels must be class names or integers such as 0 and 1")
     counts = df.label.value_counts()
-    if len(counts) != 2:
-        firsts = df.drop_duplicates('label')
-        where = ', '.join(f'{r.label!r} (first at line {r.line})' for r in firsts.itertuples())
-        raise LabelError(f"{source}: fastcls trains binary classifiers, but found {len(counts)} "
+    firsts = df.drop_duplicates('label')
+    where = ', '.join(f'{r.label!r} (first at line {r.line})' for r in firsts.itertuples())
+    if len(counts) < 2:
+        raise LabelError(f"{source}: fastcls trains classifiers of two or more classes, but found {len(counts)} "
                          f"class{'es' if len(counts)!=1 else ''}: {where}")
+    if len(counts) > 2 and counts.iloc[-1] < 2:
+        raise LabelError(f"{source}: found {len(counts)} classes: {where}; class {counts.index[-1]!r} has only {counts.iloc[-1]} image, "
+                         "too few to train and validate on (a stray label?)")
     return df
+
 
 # %% ../nbs/01_labels.ipynb #edc9e08f
 def _read_lines(path):
@@ -93,7 +97,7 @@ def read_label_txt(
     lines = _read_lines(lpath)
     blanks = [i+1 for i, o in enumerate(lines) if not o]
     if blanks: raise LabelError(f"{lpath}, line {blanks[0]}: blank line ({len(blanks)} blank lines in all); every image needs a label")
-    _check_int_labels(lines, lpath)
+    if sum(bool(_int_re.match(o)) for o in lines) > len(lines) / 2: _check_int_labels(lines, lpath)  # mostly integers: all must be
     files = image_files(ipath)
     if len(lines) != len(files):
         raise LabelError(f"{lpath} has {len(lines)} labels but {ipath} has {len(files)} images: "
@@ -108,12 +112,12 @@ file_columns = ('file', 'filename', 'file_name', 'fname', 'image', 'image_id', '
 label_columns = ('label', 'labels', 'class', 'class_name', 'target', 'y', 'diagnosis', 'category', 'finding', 'outcome')
 
 def _guess_col(df, what, other=None):
-    "The only column of `df` (besides `other`) that looks like a file column (values with an image extension, else the only all-distinct text column) or a label column (exactly two values)"
+    "The only column of `df` (besides `other`) that looks like a file column (values with an image extension, else the only all-distinct text column) or a label column (exactly two values, else a few values shared by many rows)"
     cols = [c for c in df.columns if c != other]
     if what == 'file':
         cands = [c for c in cols if df[c].str.lower().str.endswith(tuple(image_extensions)).mean() > 0.9] or \
                 [c for c in cols if df[c].nunique() == len(df) and not df[c].str.fullmatch(r'[\d.eE+-]+').all()]
-    else: cands = [c for c in cols if df[c].nunique() == 2]
+    else: cands = [c for c in cols if df[c].nunique() == 2] or [c for c in cols if 2 < df[c].nunique() <= min(50, len(df) // 5)]
     return cands[0] if len(cands) == 1 else None
 
 def pick_col(df, col, cands, what, path, other=None):

@@ -18,7 +18,7 @@ from fastai.vision.core import PILImageBW
 from fastai.vision.learner import vision_learner
 import fastai.callback.schedule, fastai.callback.progress  # fit_one_cycle, fine_tune, lr_find and progress bars on every Learner
 from .core import ConfigError, WeightsUnavailable, NotFound
-from .metrics import binary_metrics
+from .metrics import metrics_for
 
 # %% auto #0
 __all__ = ['losses', 'make_loss', 'create_learner', 'unused_params']
@@ -99,7 +99,7 @@ def create_learner(
     smoothing:float=0., # label smoothing of the cross-entropy (see `make_loss`)
     lin_ftrs:list=None, # hidden layer sizes of the head (fastai's default [512] when None)
     ps:float=0.5, # dropout of the head
-    metrics=None, # fastai metrics; `binary_metrics()` when None
+    metrics=None, # fastai metrics; `metrics_for(dls.c)` when None (`binary_metrics()` for two classes)
     **kwargs # passed on to `vision_learner`
 )->Learner:
     "A fastai `Learner` with a timm model for `dls`: 1-channel input for grey images, honest about pretrained weights"
@@ -110,7 +110,7 @@ def create_learner(
         pretrained = True
     try:
         learn = vision_learner(dls, arch, pretrained=pretrained, n_in=_channels(dls), normalize=False,
-                               loss_func=make_loss(loss, class_wts, gamma, smoothing), metrics=ifnone(metrics, binary_metrics()),
+                               loss_func=make_loss(loss, class_wts, gamma, smoothing), metrics=ifnone(metrics, metrics_for(dls.c)),
                                lin_ftrs=lin_ftrs, ps=ps, **kwargs)
     except Exception as e:
         if not pretrained or weights is not None: raise

@@ -1,4 +1,4 @@
-"""The metrics that judge a binary classifier on imbalanced data (HTER, FAR, FRR, AUC, balanced accuracy, F1), as functions of predictions and as fastai metrics logged after every epoch.
+"""The metrics that judge a classifier on imbalanced data (HTER, FAR, FRR, AUC, balanced accuracy, F1 for two classes; balanced accuracy, macro F1, one-vs-rest AUC, top-k accuracy and the confusion matrix for more), as functions of predictions and as fastai metrics logged after every epoch.
 
 Docs: https://fastcls.github.io/fastcls/metrics.html.md"""
 
@@ -8,11 +8,13 @@ Docs: https://fastcls.github.io/fastcls/metrics.html.md"""
 from __future__ import annotations
 import numpy as np
 from sklearn import metrics as skm
-from fastai.metrics import AccumMetric, accuracy, BalancedAccuracy, RocAucBinary
+from fastai.metrics import AccumMetric, accuracy, BalancedAccuracy, RocAucBinary, RocAuc, F1Score
 
 # %% auto #0
-__all__ = ['boot_metrics', 'far_frr', 'hter', 'HTER', 'FAR', 'FRR', 'binary_metrics', 'bootstrap_metrics', 'bootstrap_ci',
-           'paired_bootstrap', 'value_ci', 'binary_report', 'report_text', 'ece', 'brier', 'calibration_metrics']
+__all__ = ['boot_metrics', 'mc_boot_metrics', 'far_frr', 'hter', 'HTER', 'FAR', 'FRR', 'binary_metrics', 'multiclass_metrics',
+           'metrics_for', 'bootstrap_metrics', 'bootstrap_ci', 'paired_bootstrap', 'value_ci', 'binary_report',
+           'report_text', 'most_confused_pairs', 'multiclass_ci', 'multiclass_report', 'predictions_report',
+           'multiclass_text', 'ece', 'brier', 'calibration_metrics', 'multiclass_calibration']
 
 # %% ../nbs/03_metrics.ipynb #cfc4df1c
 def far_frr(
@@ -49,6 +51,17 @@ def FRR(): return AccumMetric(_pos(_frr), flatten=False, name='frr')
 def binary_metrics():
     "The metrics fastcls reports after every epoch: accuracy, balanced accuracy, ROC AUC, HTER, FAR and FRR"
     return [accuracy, BalancedAccuracy(), RocAucBinary(), HTER(), FAR(), FRR()]
+
+# %% ../nbs/03_metrics.ipynb #0520d3f2
+def multiclass_metrics():
+    "The metrics fastcls reports after every epoch for more than two classes: accuracy, balanced accuracy, macro F1 and one-vs-rest macro ROC AUC"
+    return [accuracy, BalancedAccuracy(), F1Score(average='macro'), RocAuc()]
+
+def metrics_for(
+    n_classes:int, # number of classes of the task
+)->list:
+    "The fastai metrics of a task: `binary_metrics` for two classes, else `multiclass_metrics`"
+    return binary_metrics() if n_classes == 2 else multiclass_metrics()
 
 # %% ../nbs/03_metrics.ipynb #d78abf56
 def _resample_counts(
@@ -132,6 +145,7 @@ def bootstrap_ci(
     threshold:float=0.5, # images whose positive probability is at least this are predicted positive
 )->dict:
     "Percentile intervals of AUC, HTER, FAR, FRR, accuracy, balanced accuracy and F1 per class from a stratified bootstrap"
+    if np.ndim(probs) == 2 and np.shape(probs)[1] > 2: return multiclass_ci(probs, targs, n_boot, seed, level)  # more than two classes
     bs = bootstrap_metrics(probs, targs, n_boot, seed, threshold)
     q = [50 * (1 - level), 50 * (1 + level)]
     ci = {k: [float(x) for x in np.percentile(v, q)] for k, v in bs.items()}
@@ -197,6 +211,7 @@ def binary_report(
 # %% ../nbs/03_metrics.ipynb #8a89d49a
 def report_text(r:dict)->str:
     "A short readable summary of `binary_report`'s result, with the 95% intervals when it has them"
+    if 'per_class' in r: return multiclass_text(r)  # a `multiclass_report`
     ci, d = r.get('ci', {}), 3 if 'ci' in r else 4
     def v(k): return value_ci(r[k], ci.get(k), d)
     f1 = ', '.join(f"{k} {value_ci(x, ci.get('f1', {}).get(k), d)}" for k, x in r['f1'].items())
@@ -204,6 +219,99 @@ def report_text(r:dict)->str:
     return (f"n={r['n']}  AUC {v('roc_auc')}  HTER {v('hter')} (FAR {v('far')}, FRR {v('frr')}) at {r['threshold']}\n"
             f"accuracy {v('accuracy')}  balanced accuracy {v('balanced_accuracy')}  F1 {f1}\n"
             f"confusion matrix (rows true, columns predicted): {r['confusion_matrix']}" +
+            (f"\n[95% intervals: stratified bootstrap, {b['resamples']} resamples]" if b else ''))
+
+# %% ../nbs/03_metrics.ipynb #99e5e26b
+def most_confused_pairs(
+    cm, # (N, N) confusion matrix, rows true, columns predicted
+    vocab, # class names
+    min_val:int=1, # leave out pairs with fewer errors
+)->list:
+    "(true, predicted, count) of each off-diagonal cell of a confusion matrix with at least `min_val` images, most first"
+    cm = np.asarray(cm)
+    res = [(str(vocab[i]), str(vocab[j]), int(cm[i, j])) for i in range(len(cm)) for j in range(len(cm)) if i != j and cm[i, j] >= min_val]
+    return sorted(res, key=lambda o: -o[2])
+
+# %% ../nbs/03_metrics.ipynb #78a599aa
+mc_boot_metrics = ('roc_auc', 'accuracy', 'balanced_accuracy', 'f1_macro')
+
+def _mc_count_metrics(probs, idx, pred, ms, ws)->dict:
+    "Every metric of `mc_boot_metrics` for each resample given by the counts `ws` of the images `idx` of each class"
+    N = len(idx)
+    cm = np.stack([w @ np.eye(N, dtype=np.int64)[pred[i]] for w, i in zip(ws, idx)], 1).astype(float)  # (resamples, true, predicted)
+    tp, n = np.diagonal(cm, axis1=1, axis2=2), np.array([len(i) for i in idx], float)
+    f1 = np.stack([_f1(tp[:, k], cm[:, :, k].sum(1) - tp[:, k], n[k] - tp[:, k]) for k in range(N)], 1)
+    auc = np.stack([_auc_counts(m, np.concatenate([w for c, w in enumerate(ws) if c != k], 1), ws[k]) for k, m in enumerate(ms)], 1)
+    return dict(roc_auc=np.nanmean(auc, 1) if (n > 0).all() else np.full(len(cm), np.nan), accuracy=tp.sum(1) / n.sum(),
+                balanced_accuracy=(tp[:, n > 0] / n[n > 0]).mean(1), f1_macro=f1.mean(1))
+
+def multiclass_ci(
+    probs, # (n, N) class probabilities
+    targs, # true class index of each image
+    n_boot:int=2000, # resamples
+    seed:int=0, # seed of the resampling
+    level:float=0.95, # coverage of the interval
+)->dict:
+    "Percentile intervals of the macro one-vs-rest AUC, accuracy, balanced accuracy and macro F1 of N-class predictions from a stratified bootstrap"
+    probs, t = np.asarray(probs, dtype=float), np.asarray(targs).astype(int)
+    N, pred = probs.shape[1], probs.argmax(1)
+    idx = [np.flatnonzero(t == c) for c in range(N)]
+    ms = [_prepare(probs[:, k], np.concatenate([i for c, i in enumerate(idx) if c != k]), idx[k], 0.5) for k in range(N)]
+    rng, chunk, out = np.random.default_rng(seed), max(1, 4_000_000 // max(len(t), 1)), []
+    for s in range(0, n_boot, chunk):
+        out.append(_mc_count_metrics(probs, idx, pred, ms, [_resample_counts(rng, len(i), min(chunk, n_boot - s)) for i in idx]))
+    q = [50 * (1 - level), 50 * (1 + level)]
+    return {k: [float(x) for x in np.nanpercentile(np.concatenate([o[k] for o in out]), q)] for k in mc_boot_metrics}
+
+# %% ../nbs/03_metrics.ipynb #1242d429
+def multiclass_report(
+    probs, # (n, N) class probabilities
+    targs, # true class index of each image
+    vocab=None, # class names; '0', '1', ... when None
+    n_boot:int=2000, # stratified bootstrap resamples of the 95% intervals (`ci`); none when 0
+    seed:int=0, # seed of the bootstrap
+)->dict:
+    "Accuracy, balanced accuracy, macro F1, one-vs-rest ROC AUC, top-k accuracy, per-class precision, recall, F1 and AUC, confusion matrix and most confused pairs of N-class predictions"
+    probs, targs = np.asarray(probs, dtype=float), np.asarray(targs).astype(int)
+    N = probs.shape[1]
+    vocab, pred, labels = [str(v) for v in (vocab if vocab is not None else range(N))], probs.argmax(1), list(range(N))
+    p, r, f, n = skm.precision_recall_fscore_support(targs, pred, labels=labels, zero_division=0)
+    auc = [float(skm.roc_auc_score(targs == k, probs[:, k])) if 0 < n[k] < len(targs) else float('nan') for k in labels]
+    cm = skm.confusion_matrix(targs, pred, labels=labels)
+    ci = dict(ci=multiclass_ci(probs, targs, n_boot, seed), bootstrap=dict(resamples=n_boot, seed=seed, level=0.95)) if n_boot else {}
+    return dict(n=int(len(targs)), n_classes=N, classes=vocab, accuracy=float(skm.accuracy_score(targs, pred)),
+                balanced_accuracy=float(skm.balanced_accuracy_score(targs, pred)), f1_macro=float(np.mean(f)),
+                roc_auc=float(np.mean(auc)) if (n > 0).all() else float('nan'),
+                top_k_accuracy={k: float(skm.top_k_accuracy_score(targs, probs, k=k, labels=labels)) for k in range(2, min(N, 6))},
+                per_class={v: dict(n=int(n[k]), precision=float(p[k]), recall=float(r[k]), f1=float(f[k]), roc_auc=auc[k]) for k, v in enumerate(vocab)},
+                f1={v: float(f[k]) for k, v in enumerate(vocab)}, confusion_matrix=cm.tolist(),
+                confusion_matrix_normalized=(cm / np.maximum(cm.sum(1, keepdims=True), 1)).round(4).tolist(),
+                most_confused=most_confused_pairs(cm, vocab), **ci)
+
+# %% ../nbs/03_metrics.ipynb #657747ae
+def predictions_report(
+    probs, # (n, N) class probabilities
+    targs, # true class index of each image
+    vocab=None, # class names (the second is the positive class of two)
+    threshold:float=0.5, # two classes: decision threshold on the positive-class probability
+    n_boot:int=2000, # bootstrap resamples of the 95% intervals; none when 0
+    seed:int=0, # seed of the bootstrap
+)->dict:
+    "`binary_report` of two-class predictions, `multiclass_report` of more"
+    if np.shape(probs)[1] == 2: return binary_report(probs, targs, ('0', '1') if vocab is None else vocab, threshold, n_boot, seed)
+    return multiclass_report(probs, targs, vocab, n_boot, seed)
+
+# %% ../nbs/03_metrics.ipynb #09b2f935
+def multiclass_text(r:dict)->str:
+    "A short readable summary of `multiclass_report`'s result, with the 95% intervals when it has them"
+    ci, d = r.get('ci', {}), 3 if 'ci' in r else 4
+    def v(k): return value_ci(r[k], ci.get(k), d)
+    topk = ''.join(f"  top-{k} accuracy {x:.{d}f}" for k, x in r['top_k_accuracy'].items())
+    rows = '\n'.join(f"  {c:>12}  {o['n']:>5}  {o['precision']:.3f}  {o['recall']:.3f}  {o['f1']:.3f}  {o['roc_auc']:.3f}" for c, o in r['per_class'].items())
+    conf = ', '.join(f"{a}->{b} ({n})" for a, b, n in r['most_confused'][:5]) or 'none'
+    b = r.get('bootstrap')
+    return (f"n={r['n']}, {r['n_classes']} classes  balanced accuracy {v('balanced_accuracy')}  macro F1 {v('f1_macro')}  macro AUC {v('roc_auc')}\n"
+            f"accuracy {v('accuracy')}{topk}\n  {'class':>12}  {'n':>5}  prec.  recall F1     AUC\n{rows}\nmost confused (true->predicted): {conf}" +
             (f"\n[95% intervals: stratified bootstrap, {b['resamples']} resamples]" if b else ''))
 
 # %% ../nbs/03_metrics.ipynb #5459e451
@@ -232,4 +340,16 @@ def calibration_metrics(
     n_bins:int=15, # equal-width bins of the ECE
 )->dict:
     "ECE (with its number of bins) and Brier score of predictions"
+    if np.ndim(probs) == 2 and np.shape(probs)[1] > 2: return multiclass_calibration(probs, targs, n_bins)  # more than two classes
     return dict(ece=ece(probs, targs, n_bins), ece_bins=n_bins, brier=brier(probs, targs))
+
+# %% ../nbs/03_metrics.ipynb #7bf32ccc
+def multiclass_calibration(
+    probs, # (n, N) class probabilities
+    targs, # true class index of each image
+    n_bins:int=15, # equal-width bins of the confidence
+)->dict:
+    "Top-label ECE (with its number of bins) and multi-class Brier score of N-class predictions"
+    p, t = np.asarray(probs, dtype=float), np.asarray(targs).astype(int)
+    conf, right = p.max(1), (p.argmax(1) == t).astype(float)
+    return dict(ece=ece(conf, right, n_bins), ece_bins=n_bins, brier=float(((p - np.eye(p.shape[1])[t]) ** 2).sum(1).mean()))

@@ -43,15 +43,15 @@ def predict_files(
 # %% ../nbs/04a_predict.ipynb #e5ec07da
 def write_predictions(
     files, # the predicted images, in the order wanted (sorted by file name)
-    probs, # (n, 2) class probabilities from `predict_files`
+    probs, # (n, N) class probabilities from `predict_files`
     vocab, # class names
     txt=None, # label file to write: one predicted label per line, in the order of `files`
     csv=None, # CSV to write: file name, probability of each class, predicted label
-    threshold:float=0.5, # positive-class probability from which an image is predicted positive
+    threshold:float=0.5, # two classes: positive-class probability from which an image is predicted positive (more classes: the most probable)
 )->pd.DataFrame:
     "Write predicted labels as a label file and a CSV of probabilities; each file is written whole or not at all"
     probs = np.asarray(probs)
-    pred = np.where(probs[:, 1] >= threshold, vocab[1], vocab[0])
+    pred = np.where(probs[:, 1] >= threshold, vocab[1], vocab[0]) if probs.shape[1] == 2 else np.asarray([str(v) for v in vocab])[probs.argmax(1)]
     df = pd.DataFrame({'file': [Path(f).name for f in files], **{f'prob_{v}': probs[:, i] for i, v in enumerate(vocab)}, 'label': pred})
     if txt is not None: write_atomic(txt, ''.join(f'{o}\n' for o in pred))
     if csv is not None: write_atomic(csv, df.to_csv(index=False))

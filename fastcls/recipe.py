@@ -7,7 +7,7 @@ Docs: https://fastcls.github.io/fastcls/recipe.html.md"""
 # %% ../nbs/03c_recipe.ipynb #d1db5f79
 from __future__ import annotations
 import math
-import numpy as np, torch
+import torch
 from fastcore.basics import store_attr, noop
 from fastai.callback.core import Callback
 from fastai.callback.mixup import MixUp, CutMix

@@ -53,11 +53,13 @@ def _valid_table(
     v:pd.DataFrame, # valid_predictions.csv of a run: file, label, target and one prob_<class> column per class
     vocab:list, # class names
 )->pd.DataFrame:
-    "file, label, positive-class probability, predicted label (at 0.5) and cross-entropy of each validation image"
+    "file, label, positive-class probability (of the true class for more than two classes), predicted label (at 0.5; the most probable for more classes) and cross-entropy of each validation image"
     probs = v[[f'prob_{c}' for c in vocab]].to_numpy(dtype=float)
     p_true = probs[np.arange(len(v)), v.target.to_numpy(dtype=int)]
-    return pd.DataFrame({'file': v.file.astype(str), 'label': v.label.astype(str), 'prob': probs[:, -1],
-                         'predicted': np.where(probs[:, -1] >= 0.5, vocab[-1], vocab[0]), 'loss': -np.log(np.clip(p_true, 1e-12, None))})
+    two = len(vocab) == 2
+    return pd.DataFrame({'file': v.file.astype(str), 'label': v.label.astype(str), 'prob': probs[:, -1] if two else p_true,
+                         'predicted': np.where(probs[:, -1] >= 0.5, vocab[-1], vocab[0]) if two else np.asarray(vocab)[probs.argmax(1)],
+                         'loss': -np.log(np.clip(p_true, 1e-12, None))})
 
 # %% ../nbs/07_review.ipynb #9fc1b1ef
 def run_top_losses(
@@ -189,23 +191,30 @@ def n_decided(self:LabelReview)->int: return sum(o['decision'] is not None for o
 
 # %% ../nbs/07_review.ipynb #5b66d84d
 @patch
-def other_label(self:LabelReview, label:str)->str:
-    "The class an image of class `label` is relabelled as: the other of the two classes"
+def other_label(self:LabelReview,
+    label:str, # the image's class
+    predicted:str=None, # the class the model predicted, the choice among more than two classes
+)->str:
+    "The class an image of class `label` is relabelled as by default: the other of two classes; of more, the predicted class when it differs"
     others = [v for v in self.meta['vocab'] if v != str(label)]
-    if len(others) != 1: raise LabelError(f"Cannot relabel {label!r}: relabelling needs exactly two classes, not {self.meta['vocab']}")
-    return others[0]
+    if len(others) == 1: return others[0]
+    if predicted is not None and str(predicted) in others: return str(predicted)
+    raise LabelError(f"Relabel {label!r} as which class? Give new_label, one of {', '.join(others)}")
 
 # %% ../nbs/07_review.ipynb #ce02cd76
 @patch
 def decide(self:LabelReview,
     decision:str, # 'keep', 'relabel' (as the other class) or 'exclude'
     i:int=None, # index of the image; the current one when None
+    new_label:str=None, # the class to relabel as; by default `other_label` (the other class, or the predicted one of more)
 ):
     "Record a decision on image `i`, save the review file at once, and move on to the next undecided image"
     if decision not in _decisions: raise ValueError(f"Unknown decision {decision!r}: use {', '.join(_decisions)}")
     i = self.pos if i is None else i
     it = self.items[i]
-    it.update(decision=decision, new_label=self.other_label(it['label']) if decision == 'relabel' else None,
+    if decision == 'relabel' and new_label is not None and (str(new_label) not in self.meta['vocab'] or str(new_label) == it['label']):
+        raise LabelError(f"Cannot relabel {it['label']!r} as {new_label!r}: choose one of {', '.join(v for v in self.meta['vocab'] if v != it['label'])}")
+    it.update(decision=decision, new_label=(str(new_label) if new_label is not None else self.other_label(it['label'], it['predicted'])) if decision == 'relabel' else None,
               decided_at=datetime.now().isoformat(timespec='seconds'))
     self.save()
     nxt = self.first_undecided(i + 1)
@@ -235,13 +244,14 @@ def _build(self:LabelReview):
     self.bar = widgets.IntProgress(min=0, max=len(self.items), bar_style='success', layout=widgets.Layout(width='240px'))
     self.image = widgets.Image(format='png', layout=widgets.Layout(width='224px', height='224px'))
     self.buttons = {d: widgets.Button(description=d, button_style=_styles[d], tooltip=f'{d} (key {k})') for k, d in _keys.items()}
-    for d, b in self.buttons.items(): b.on_click(lambda _, d=d: self.decide(d))
+    self.relabel_to = widgets.Dropdown(description='as', layout=widgets.Layout(width='180px', display=None if len(self.meta['vocab']) > 2 else 'none'))  # the class to relabel as, of more than two
+    for d, b in self.buttons.items(): b.on_click(lambda _, d=d: self.decide(d, new_label=self.relabel_to.value if d == 'relabel' else None))
     self.back, self.next = widgets.Button(description='◀ back', tooltip='key ←'), widgets.Button(description='next ▶', tooltip='key →')
     self.back.on_click(lambda _: self.goto(self.pos - 1)); self.next.on_click(lambda _: self.goto(self.pos + 1))
     self.mode = widgets.ToggleButtons(options=['one', 'grid'], tooltips=['one image at a time (key g)', f'{self.per_page} images at a time (key g)'])
     self.heat = widgets.ToggleButton(description='heat map', tooltip='where the model looks: Grad-CAM of the predicted class (key h)')
     for w in (self.mode, self.heat): w.observe(lambda _: self.show(), 'value')
-    self.single = widgets.VBox([widgets.HBox([self.image, self.info]), widgets.HBox(list(self.buttons.values())), widgets.HBox([self.back, self.next])])
+    self.single = widgets.VBox([widgets.HBox([self.image, self.info]), widgets.HBox(list(self.buttons.values()) + [self.relabel_to]), widgets.HBox([self.back, self.next])])
     self.grid_view = self._build_grid()
     self.toolbar = widgets.HBox([self.bar, self.mode, self.heat])
     self.box = widgets.VBox([self.progress, self.toolbar, self.single])
@@ -289,9 +299,11 @@ def show(self:LabelReview):
     else:
         self.image.value = self._image(self.pos)
         self.info.value = (f"<b>{html.escape(Path(it['file']).name)}</b><br>{html.escape(str(Path(it['file']).parent))}<br>"
-                           f"true label: <b>{html.escape(it['label'])}</b><br>probability of {html.escape(vocab[-1])}: {it['prob']:.3f} "
+                           f"true label: <b>{html.escape(it['label'])}</b><br>probability of {html.escape(vocab[-1]) if len(vocab) == 2 else 'its label'}: {it['prob']:.3f} "
                            f"(predicted {html.escape(it['predicted'])})<br>loss: {it['loss']:.3f}<br>decision: <b>{_decision_text(it)}</b>")
-        self.buttons['relabel'].description = f"relabel as {self.other_label(it['label'])}"
+        others = [v for v in vocab if v != it['label']]
+        self.relabel_to.options, self.relabel_to.value = others, it['predicted'] if it['predicted'] in others else others[0]
+        self.buttons['relabel'].description = f"relabel as {self.other_label(it['label'])}" if len(vocab) == 2 else 'relabel'
     self.bar.value = self.n_decided
     done = self.n_decided == n
     where = f"page {self.page + 1} of {-(-n // self.per_page)}, " if grid else ''
