@@ -282,7 +282,7 @@ def train(
     valid_files:list=None, # images to validate on instead of a random split (file paths, or a text file listing them), e.g. a cross-validation fold
     groups:str=None, # kept on one side of the split: copies and near copies of a picture (None); also your groups, a CSV column (e.g. patient_id) or a CSV file of file names and groups; 'off' for none
     seed:int=42, # random seed of the split, the sampling and the weights
-    aug:Annotated[str, dict(choices=['auto', *aug_presets])]='default', # augmentation preset by kind of image (see `aug_presets`): 'auto' (xray for grey images, default for colour), 'default', 'none', 'light', 'strong', 'xray', 'histology' or 'faces'
+    aug:Annotated[str, dict(choices=['auto', *aug_presets])]='auto', # augmentation preset by kind of image (see `aug_presets`): 'auto' (xray for grey images: no flips, more contrast; default for colour), 'default', 'none', 'light', 'strong', 'xray', 'histology' or 'faces'
     mix:Annotated[str, dict(choices=list(mixes))]='none', # mix training images: 'mixup', 'cutmix' or 'none'
     smoothing:float=0., # label smoothing of the cross-entropy (e.g. 0.1)
     ema:bool=True, # validate and keep an exponential moving average of the weights (timm's ModelEmaV3); --no-ema turns it off
