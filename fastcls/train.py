@@ -360,6 +360,9 @@ def _train(data, labels, images, file_col, label_col, exclude, out, name, arch, 
         weights=_weights_used(learn, pretrained, weights, state), epochs=n_epochs, versions=_versions()), indent=2, default=str))
     set_seed(seed + rank, reproducible=True)  # each process its own augmentations (the weights are rank 0's)
     phases = _phases(pretrained or weights is not None, freeze, freeze_epochs, n_epochs, lr)
+    if ema and num_distrib() > 1:  # each process would average its own copy; not yet checked against the final evaluation
+        if not rank: print('EMA is off under accelerate launch: the weight average is not yet checked across processes')
+        ema = False
     fit_cbs = ([ProgressiveSampling(0., strength)] if prog else []) + ([EMA()] if ema else []) + mix_cbs
     with _interruptible(run), distributed_context(learn): best = _fit(learn, run, phases, monitor, patience, state, fit_cbs)
     if num_distrib() > 1:
