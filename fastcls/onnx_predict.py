@@ -130,6 +130,12 @@ def onnx_probs(
     return decoded_probs(lambda b: sess.run(None, {name: b})[0], onnx_metadata(sess), files, bs, n_workers, progress)
 
 # %% ../nbs/10a_onnx_predict.ipynb #cee74d61
+def _write_labels(files, probs, meta, model, out, csv, threshold, engine)->pd.DataFrame:
+    "Write the label file and CSV of an exported model's predictions, at `threshold` or the model's own, and say so"
+    df = write_predictions(files, probs, meta['vocab'], out, csv, ifnone(threshold, meta.get('threshold', 0.5)))
+    print(f"{len(df)} images predicted by {Path(model).name} ({engine})" + (f'; labels written to {out}' if out else ''))
+    return df
+
 def predict_onnx(
     model, # ONNX file from `export_onnx`
     images, # folder of images to predict
@@ -144,9 +150,7 @@ def predict_onnx(
     sess = onnx_session(model)
     meta, files = onnx_metadata(sess), image_files(images)
     probs = onnx_probs(sess, files, bs, n_workers, progress)
-    df = write_predictions(files, probs, meta['vocab'], out, csv, ifnone(threshold, meta.get('threshold', 0.5)))
-    print(f"{len(df)} images predicted by {Path(model).name} (onnxruntime)" + (f'; labels written to {out}' if out else ''))
-    return df
+    return _write_labels(files, probs, meta, model, out, csv, threshold, 'onnxruntime')
 
 # %% ../nbs/10a_onnx_predict.ipynb #52453ace
 def torchscript_model(
@@ -195,6 +199,4 @@ def predict_torchscript(
     module, meta = torchscript_model(model)
     files = image_files(images)
     probs = torchscript_probs(module, meta, files, bs, n_workers, progress)
-    df = write_predictions(files, probs, meta['vocab'], out, csv, ifnone(threshold, meta.get('threshold', 0.5)))
-    print(f"{len(df)} images predicted by {Path(model).name} (TorchScript)" + (f'; labels written to {out}' if out else ''))
-    return df
+    return _write_labels(files, probs, meta, model, out, csv, threshold, 'TorchScript')
