@@ -6,20 +6,23 @@ Docs: https://fastcls.github.io/fastcls/export.html.md"""
 
 # %% ../nbs/10_export.ipynb #ebea4054
 from __future__ import annotations
-import json, warnings
+import json, logging, tempfile, warnings
 from pathlib import Path
 from typing import Annotated
+import numpy as np, pandas as pd
 import torch, torch.nn as nn
-from fastcore.script import call_parse, CliError
+from fastcore.script import call_parse
 from fastai.data.transforms import Normalize
 from . import __version__
-from .core import FastclsError, NotFound
+from .core import FastclsError, NotFound, messages
+from .labels import image_files
 from .predict import load_model
-from .onnx_predict import import_onnx
+from .onnx_predict import import_onnx, onnx_session, onnx_metadata, decode_image
 
 # %% auto #0
 __all__ = ['normalize_stats', 'ProbsModel', 'MeanProbs', 'run_models', 'export_metadata', 'probs_model', 'export_onnx',
-           'export_torchscript', 'export_model', 'fastcls_export']
+           'export_torchscript', 'export_model', 'validation_images', 'quantize_onnx', 'quantization_text',
+           'fastcls_export']
 
 # %% ../nbs/10_export.ipynb #277364c4
 def normalize_stats(
@@ -91,17 +94,9 @@ def probs_model(
     return (nets[0] if len(nets) == 1 else MeanProbs(nets)).eval()
 
 # %% ../nbs/10_export.ipynb #cd4167a0
-def export_onnx(
-    run, # run folder (from `train`) or cross-validation folder (its folds' mean)
-    out=None, # ONNX file to write (default: RUN/model.onnx)
-    threshold:float=0.5, # positive-class probability from which an image is predicted positive, kept in the metadata
-    opset:int=17, # ONNX opset
-)->Path:
-    "Export a run as one ONNX graph, uint8 images (N, H, W, C) in and class probabilities out, with the run's settings as metadata"
-    import_onnx()
+def _export_float(net, meta, out, opset):
+    "Write `net` to the ONNX file `out` with `meta` as its metadata"
     import onnx
-    net, meta = probs_model(run), export_metadata(run, threshold)
-    out = Path(out) if out else Path(run)/'model.onnx'
     x = torch.zeros(2, meta['size'], meta['size'], meta['channels'], dtype=torch.uint8)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
@@ -110,6 +105,26 @@ def export_onnx(
     m = onnx.load(out)
     for k, v in meta.items(): m.metadata_props.add(key=k, value=json.dumps(v))
     onnx.save(m, out)
+
+def export_onnx(
+    run, # run folder (from `train`) or cross-validation folder (its folds' mean)
+    out=None, # ONNX file to write (default: RUN/model.onnx, or RUN/model.int8.onnx)
+    threshold:float=0.5, # positive-class probability from which an image is predicted positive, kept in the metadata
+    opset:int=17, # ONNX opset
+    quantize:str='none', # 'int8': weights and activations in 8 bits (`quantize_onnx`), about 4x faster on a CPU, checked against the float model
+    calib=None, # with int8: folder of images to calibrate and check with (default: the run's validation images, `validation_images`)
+)->Path:
+    "Export a run as one ONNX graph, uint8 images (N, H, W, C) in and class probabilities out, with the run's settings as metadata"
+    import_onnx()
+    if quantize not in ('none', 'int8'): raise FastclsError(f"Unknown quantization {quantize!r}: choose none or int8")
+    net, meta = probs_model(run), export_metadata(run, threshold)
+    out = Path(out) if out else Path(run)/('model.onnx' if quantize == 'none' else 'model.int8.onnx')
+    if quantize == 'none': _export_float(net, meta, out, opset); return out
+    if calib: files, targets = image_files(calib), None
+    else: v = validation_images(run); files, targets = v.file.tolist(), v.target.tolist()
+    with tempfile.TemporaryDirectory(dir=out.parent) as d:
+        _export_float(net, meta, Path(d)/'float.onnx', opset)
+        quantize_onnx(Path(d)/'float.onnx', out, files, targets)
     return out
 
 # %% ../nbs/10_export.ipynb #5065cae0
@@ -132,21 +147,102 @@ def export_model(
     out=None, # file to write (default: RUN/model.onnx or RUN/model.pt)
     threshold:float=0.5, # positive-class probability from which an image is predicted positive, kept in the metadata
     format:str='onnx', # 'onnx' (onnxruntime) or 'torchscript' (torch)
+    quantize:str='none', # 'int8' (ONNX only): see `export_onnx`
+    calib=None, # with int8: folder of images to calibrate and check with (default: the run's validation images)
 )->Path:
     "Export a run with `export_onnx` or `export_torchscript`"
     fs = dict(onnx=export_onnx, torchscript=export_torchscript)
     if format not in fs: raise FastclsError(f"Unknown export format {format!r}: choose one of {', '.join(fs)}")
-    return fs[format](run, out, threshold)
+    if format == 'onnx': return export_onnx(run, out, threshold, quantize=quantize, calib=calib)
+    if quantize != 'none': raise FastclsError("int8 quantization is for ONNX exports: use --format onnx")
+    return export_torchscript(run, out, threshold)
+
+# %% ../nbs/10_export.ipynb #809cb813
+def validation_images(
+    run, # run folder or cross-validation folder
+)->pd.DataFrame:
+    "The images a run validated on (every fold's, for a cross-validation folder), with their class indices: `file` and `target` of valid_predictions.csv"
+    df = pd.concat([pd.read_csv(p.parent/'valid_predictions.csv', usecols=['file', 'target']) for p in run_models(run)], ignore_index=True)
+    missing = [f for f in df.file if not Path(f).is_file()]
+    if missing: raise FastclsError(f"{len(missing)} of the {len(df)} validation images of {run} are not where training read them (e.g. {missing[0]}, relative to the folder training ran in): run from that folder, or give a folder of images to calibrate with (--calib DIR)")
+    return df
+
+# %% ../nbs/10_export.ipynb #46f405fb
+def _agreement(pf, pq, meta:dict)->dict:
+    "How far the int8 probabilities `pq` are from the float ones `pf`, and how often they give the same label (at the model's threshold, or the most probable class)"
+    if meta.get('threshold') is not None: lf, lq = pf[:, 1] >= meta['threshold'], pq[:, 1] >= meta['threshold']
+    else: lf, lq = pf.argmax(1), pq.argmax(1)
+    d = np.abs(pq - pf)
+    return dict(label_agreement=float((lf == lq).mean()), max_abs_diff=float(d.max()), mean_abs_diff=float(d.mean()))
+
+def _scores(p, y, name:str)->dict:
+    "ROC AUC (two classes) or balanced accuracy (more) of probabilities `p` against class indices `y`, named `name`"
+    from sklearn.metrics import roc_auc_score, balanced_accuracy_score
+    if p.shape[1] > 2: return {f'balanced_accuracy_{name}': float(balanced_accuracy_score(y, p.argmax(1)))}
+    return {f'auc_{name}': float(roc_auc_score(y, p[:, 1])) if len(set(y)) == 2 else None}
+
+def _probs(model, x, bs:int=64)->np.ndarray:
+    "Probabilities of an ONNX file on the decoded images `x`"
+    sess = onnx_session(model)
+    return np.concatenate([sess.run(None, {'images': x[i:i + bs]})[0] for i in range(0, len(x), bs)])
+
+# %% ../nbs/10_export.ipynb #ea8def36
+def quantize_onnx(
+    src, # float ONNX file from `export_onnx`
+    out, # int8 ONNX file to write
+    files, # images like those the model will predict: some calibrate the activations' ranges, the rest check the result
+    targets=None, # their class indices, to score both models on the check images
+    n_calib:int=256, # images to calibrate on (at most half of `files`)
+    seed:int=0, # seed of the split into calibration and check images
+)->dict:
+    "Quantize `src` to int8 with onnxruntime (static, QDQ, per-channel weights, MinMax ranges), check it against `src`, and store the check in its metadata"
+    import onnx, onnxruntime as ort
+    from onnxruntime.quantization import quantize_static, CalibrationDataReader, QuantFormat, QuantType, CalibrationMethod
+    meta, files = onnx_metadata(src), list(files)
+    if len(files) < 20: raise FastclsError(f"{len(files)} images are too few to calibrate and check an int8 model: give at least 20 (--calib DIR)")
+    idx = np.random.default_rng(seed).permutation(len(files))
+    x = np.stack([decode_image(files[i], meta['size'], meta.get('crop'), meta['channels']) for i in idx])
+    nc = min(n_calib, len(files) // 2)
+    class _Batches(CalibrationDataReader):
+        def __init__(self): self.it = iter([{'images': x[i:min(i + 32, nc)]} for i in range(0, nc, 32)])
+        def get_next(self): return next(self.it, None)
+    log = logging.getLogger(); level = log.level; log.setLevel(logging.ERROR)  # its advice to pre-process (no faster here) and a note on the head's 1-d batch norm
+    try: quantize_static(str(src), str(out), _Batches(), quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
+                         weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax)
+    finally: log.setLevel(level)
+    pf, pq = _probs(src, x[nc:]), _probs(out, x[nc:])
+    check = dict(method=f'int8: onnxruntime {ort.__version__} static quantization (QDQ), int8 weights per channel, uint8 activations, MinMax ranges',
+                 calib_images=nc, check_images=len(files) - nc, **_agreement(pf, pq, meta))
+    if targets is not None:
+        y = np.asarray(targets)[idx[nc:]]
+        check.update({**_scores(pf, y, 'float'), **_scores(pq, y, 'int8')})
+    m = onnx.load(str(out))
+    del m.metadata_props[:]  # the quantizer's own entries are not JSON; its method is in ours
+    for k, v in {**meta, 'quantization': check}.items(): m.metadata_props.add(key=k, value=json.dumps(v))
+    onnx.save(m, str(out))
+    return check
 
 # %% ../nbs/10_export.ipynb #d2f7ea08
+def quantization_text(
+    q:dict, # the `quantization` metadata of an int8 model
+)->str:
+    "One line on how an int8 model compares with its float model, with a warning when the labels differ on more than 1% of the images"
+    s = f"int8 against float on {q['check_images']} images (not the {q['calib_images']} calibrating): labels agree on {q['label_agreement']:.1%}, probabilities moved by {q['mean_abs_diff']:.4f} on average, {q['max_abs_diff']:.4f} at most"
+    for k in ('auc', 'balanced_accuracy'):
+        if q.get(f'{k}_float') is not None: s += f"; {k.replace('_', ' ')} {q[f'{k}_float']:.4f} -> {q[f'{k}_int8']:.4f}"
+    if q['label_agreement'] < 0.99: s += "\nWARNING: int8 changes more than 1% of the labels here: deploy the float export (without --quantize) instead"
+    return s
+
 @call_parse
 def fastcls_export(
     run:str, # run folder (from fastcls_train) or cross-validation folder (from fastcls_cv: the mean of its folds)
-    out:str=None, # file to write (default: RUN/model.onnx, or RUN/model.pt for TorchScript)
+    out:str=None, # file to write (default: RUN/model.onnx, RUN/model.int8.onnx with --quantize int8, or RUN/model.pt for TorchScript)
     threshold:float=0.5, # positive-class probability from which an image is predicted positive, kept in the model (e.g. the one fastcls_cv chose)
     format:Annotated[str, dict(choices=['onnx', 'torchscript'])]='onnx', # onnx (predicted with onnxruntime alone) or torchscript (with torch alone)
+    quantize:Annotated[str, dict(choices=['none', 'int8'])]='none', # int8: about 4x faster on a CPU and 4x smaller, checked against the float model (ONNX only)
+    calib:str=None, # with --quantize int8: folder of images to calibrate and check with (default: the run's validation images)
 ):
     "Export a trained run as one ONNX or TorchScript file with its preprocessing inside, to predict with `fastcls_predict MODEL.onnx|MODEL.pt IMAGES` without fastai"
-    try: o = export_model(run, out, threshold, format)
-    except FastclsError as e: raise CliError(f'fastcls_export: {e}') from e
+    with messages('fastcls_export'): o = export_model(run, out, threshold, format, quantize, calib)
     print(f"{o} ({o.stat().st_size / 2**20:.1f} MB)")
+    if quantize != 'none': print(quantization_text(onnx_metadata(o)['quantization']))

@@ -76,12 +76,14 @@ def decode_image(
 def onnx_session(
     model, # ONNX file from `export_onnx`
     threads:int=None, # onnxruntime's threads per operation (its own choice when None)
+    spin:bool=False, # let those threads spin between operations: less latency for a lone model, but they take the cores the threads decoding images need
 ):
     "An onnxruntime `InferenceSession` of `model` on the CPU"
     ort = import_onnx(runtime_only=True)
     if not Path(model).is_file(): raise FastclsError(f"No ONNX model at {model}")
     opts = ort.SessionOptions()
     if threads: opts.intra_op_num_threads = threads
+    opts.add_session_config_entry('session.intra_op.allow_spinning', '1' if spin else '0')
     return ort.InferenceSession(str(model), opts, providers=['CPUExecutionProvider'])
 
 def onnx_metadata(
@@ -150,7 +152,7 @@ def predict_onnx(
     sess = onnx_session(model)
     meta, files = onnx_metadata(sess), image_files(images)
     probs = onnx_probs(sess, files, bs, n_workers, progress)
-    return _write_labels(files, probs, meta, model, out, csv, threshold, 'onnxruntime')
+    return _write_labels(files, probs, meta, model, out, csv, threshold, 'onnxruntime' + (', int8' if meta.get('quantization') else ''))
 
 # %% ../nbs/10a_onnx_predict.ipynb #52453ace
 def torchscript_model(
