@@ -16,7 +16,7 @@ from typing import Annotated
 from .review import apply_review, start_review
 from .config import cli_given
 from .jobs import train_job, cv, grid, compare
-from .predict_cli import fastcls_predict
+from .predict_cli import fastcls_predict  # defined in a light module (no fastai), and here with the other commands
 
 # %% ../nbs/09_cli.ipynb #2e739bb7
 python_only = ['cbs', 'given', 'progress', 'valid_files']  # options only Python callers can pass

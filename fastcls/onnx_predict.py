@@ -107,13 +107,13 @@ def decoded_probs(
     meta:dict, # the model's metadata: `size`, `crop`, `channels`
     files, # image files
     bs:int=64, # images per inference batch
-    n_workers:int=None, # threads decoding images (all cores when None)
+    n_workers:int=None, # threads decoding images (half the cores when None)
     progress:bool=True, # show a progress bar
 )->np.ndarray:
     "Class probabilities (n, n_classes) of `files` by `run_batch`: batches decoded in threads while the model runs on the batch before"
     files = list(files)
     def _batch(i): return np.stack([decode_image(f, meta['size'], meta.get('crop'), meta['channels']) for f in files[i:i + bs]])
-    n_workers = ifnone(n_workers, os.cpu_count() or 1)
+    n_workers = ifnone(n_workers, max(1, (os.cpu_count() or 1) // 2))  # decoding is usually far cheaper than the model, and each decoding thread takes a core from it
     starts = range(0, len(files), bs)
     with ThreadPoolExecutor(max(1, n_workers)) as ex:
         batches = _ahead(ex, _batch, starts, 2 * max(1, n_workers))
@@ -124,7 +124,7 @@ def onnx_probs(
     sess, # an `InferenceSession` of a model from `export_onnx`
     files, # image files
     bs:int=64, # images per inference batch
-    n_workers:int=None, # threads decoding images (all cores when None)
+    n_workers:int=None, # threads decoding images (half the cores when None)
     progress:bool=True, # show a progress bar
 )->np.ndarray:
     "Class probabilities (n, n_classes) of `files` by an onnxruntime session, with `decoded_probs`"
@@ -145,7 +145,7 @@ def predict_onnx(
     csv=None, # CSV of file names, class probabilities and labels (none when None)
     threshold:float=None, # positive-class probability from which an image is predicted positive; the model's own when None
     bs:int=64, # images per inference batch
-    n_workers:int=None, # threads decoding images (all cores when None)
+    n_workers:int=None, # threads decoding images (half the cores when None)
     progress:bool=True, # show a progress bar
 )->pd.DataFrame:
     "Predict a folder of images with an exported ONNX model and onnxruntime only, and write the label file and CSV as `write_predictions` does"
@@ -177,7 +177,7 @@ def torchscript_probs(
     meta:dict, # its metadata
     files, # image files
     bs:int=64, # images per inference batch
-    n_workers:int=None, # threads decoding images (all cores when None)
+    n_workers:int=None, # threads decoding images (half the cores when None)
     progress:bool=True, # show a progress bar
 )->np.ndarray:
     "Class probabilities (n, n_classes) of `files` by a TorchScript module, with `decoded_probs`"
@@ -194,7 +194,7 @@ def predict_torchscript(
     csv=None, # CSV of file names, class probabilities and labels (none when None)
     threshold:float=None, # positive-class probability from which an image is predicted positive; the model's own when None
     bs:int=64, # images per inference batch
-    n_workers:int=None, # threads decoding images (all cores when None)
+    n_workers:int=None, # threads decoding images (half the cores when None)
     progress:bool=True, # show a progress bar
 )->pd.DataFrame:
     "Predict a folder of images with an exported TorchScript model and torch only, and write the label file and CSV as `write_predictions` does"
