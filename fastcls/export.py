@@ -228,8 +228,8 @@ def quantization_text(
 )->str:
     "One line on how an int8 model compares with its float model, with a warning when the labels differ on more than 1% of the images"
     s = f"int8 against float on {q['check_images']} images (not the {q['calib_images']} calibrating): labels agree on {q['label_agreement']:.1%}, probabilities moved by {q['mean_abs_diff']:.4f} on average, {q['max_abs_diff']:.4f} at most"
-    for k in ('auc', 'balanced_accuracy'):
-        if q.get(f'{k}_float') is not None: s += f"; {k.replace('_', ' ')} {q[f'{k}_float']:.4f} -> {q[f'{k}_int8']:.4f}"
+    for k, name in (('auc', 'AUC'), ('balanced_accuracy', 'balanced accuracy')):
+        if q.get(f'{k}_float') is not None: s += f"; {name} {q[f'{k}_float']:.4f} -> {q[f'{k}_int8']:.4f}"
     if q['label_agreement'] < 0.99: s += "\nWARNING: int8 changes more than 1% of the labels here: deploy the float export (without --quantize) instead"
     return s
 
