@@ -56,7 +56,7 @@ def fastcls_compare(
     run_a:str=None, # run folder (or cross-validation folder) of model A
     run_b:str=None, # run folder (or cross-validation folder) of model B
     **kwargs):
-    "Compare two runs or cross-validations on the validation images they share: the difference in AUC and HTER, its 95% interval and p-value, and whether it is distinguishable from noise"
+    "Compare two runs or cross-validations on the validation images they share: the difference in AUC and HTER (balanced accuracy with more than two classes), its 95% interval and p-value, and whether it is distinguishable from noise"
     with messages('fastcls_compare'): compare(run_a, run_b, **kwargs)
 
 # %% ../nbs/09_cli.ipynb #df580df8

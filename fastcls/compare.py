@@ -11,7 +11,7 @@ __all__ = ['compare_runs']
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.basics import AttrDict
-from .metrics import paired_bootstrap
+from .metrics import paired_bootstrap, paired_bootstrap_multiclass
 from .search import read_predictions, shared_predictions, lower_better
 
 # %% ../nbs/08d_compare.ipynb #b91680ec
@@ -26,18 +26,23 @@ def compare_runs(
     run_b, # run folder or cross-validation folder of model B
     n_boot:int=2000, # paired bootstrap resamples
     seed:int=0, # seed of the resampling
-    threshold:float=0.5, # decision threshold of HTER, on the positive-class probability
+    threshold:float=0.5, # decision threshold of HTER, on the positive-class probability (two classes)
     show:bool=True, # print the comparison
 )->AttrDict:
-    "The difference B - A in AUC and HTER on the images both models were validated on, with its 95% interval, p-value and verdict, from a paired stratified bootstrap"
+    "The difference B - A in AUC and HTER (balanced accuracy, with more than two classes) on the images both models were validated on, with its 95% interval, p-value and verdict, from a paired stratified bootstrap"
     a, b = read_predictions(run_a), read_predictions(run_b)
     sp, names = shared_predictions(a, b), (f'A ({Path(run_a).name})', f'B ({Path(run_b).name})')
-    res = paired_bootstrap(sp.a.values, sp.b.values, sp.target.values, ('roc_auc', 'hter'), n_boot, seed, threshold=threshold)
+    classes = [c[5:] for c in a if c.startswith('prob_')]
+    if len(classes) > 2:
+        res = paired_bootstrap_multiclass(*[sp[[f'prob_{c}_{s}' for c in classes]].values for s in 'ab'], sp.target.values, ('roc_auc', 'balanced_accuracy'), n_boot, seed)
+        counts = ', '.join(f'{n} {c}' for c, n in zip(classes, np.bincount(sp.target.astype(int), minlength=len(classes))))
+    else:
+        res = paired_bootstrap(sp.a.values, sp.b.values, sp.target.values, ('roc_auc', 'hter'), n_boot, seed, threshold=threshold)
+        counts = f"{len(sp) - int(sp.target.sum())} negative, {int(sp.target.sum())} positive"
     table = pd.DataFrame(res).T.rename_axis('metric').assign(verdict=[_verdict(k, d, names) for k, d in res.items()])
     vs = set(table.verdict)
     verdict = vs.pop() if len(vs) == 1 else '; '.join(f'{k}: {v}' for k, v in table.verdict.items())
-    n1 = int(sp.target.sum())
-    text = (f"A: {run_a}\nB: {run_b}\n{len(sp)} shared validation images ({len(sp) - n1} negative, {n1} positive; A has {len(a)}, B {len(b)}); "
+    text = (f"A: {run_a}\nB: {run_b}\n{len(sp)} shared validation images ({counts}; A has {len(a)}, B {len(b)}); "
             f"{n_boot} paired stratified bootstrap resamples\n" +
             '\n'.join(f"{k:8s} A {d['a']:.4f}  B {d['b']:.4f}  B - A {d['difference']:+.4f} [{d['lo']:+.4f}, {d['hi']:+.4f}]  p={d['p_value']:.3g}  {table.verdict[k]}"
                       for k, d in res.items()) + f"\nverdict: {verdict}")

@@ -13,8 +13,8 @@ from fastai.metrics import AccumMetric, accuracy, BalancedAccuracy, RocAucBinary
 # %% auto #0
 __all__ = ['boot_metrics', 'mc_boot_metrics', 'far_frr', 'hter', 'HTER', 'FAR', 'FRR', 'binary_metrics', 'multiclass_metrics',
            'metrics_for', 'bootstrap_metrics', 'bootstrap_ci', 'paired_bootstrap', 'value_ci', 'binary_report',
-           'report_text', 'most_confused_pairs', 'multiclass_ci', 'multiclass_report', 'predictions_report',
-           'multiclass_text', 'ece', 'brier', 'calibration_metrics', 'multiclass_calibration']
+           'report_text', 'most_confused_pairs', 'multiclass_ci', 'paired_bootstrap_multiclass', 'multiclass_report',
+           'predictions_report', 'multiclass_text', 'ece', 'brier', 'calibration_metrics', 'multiclass_calibration']
 
 # %% ../nbs/03_metrics.ipynb #cfc4df1c
 def far_frr(
@@ -262,6 +262,37 @@ def multiclass_ci(
         out.append(_mc_count_metrics(probs, idx, pred, ms, [_resample_counts(rng, len(i), min(chunk, n_boot - s)) for i in idx]))
     q = [50 * (1 - level), 50 * (1 + level)]
     return {k: [float(x) for x in np.nanpercentile(np.concatenate([o[k] for o in out]), q)] for k in mc_boot_metrics}
+
+# %% ../nbs/03_metrics.ipynb #6d4b5122
+def paired_bootstrap_multiclass(
+    probs_a, # (n, N) class probabilities of model A
+    probs_b, # (n, N) class probabilities of model B for the same images, in the same order
+    targs, # true class index of each image
+    metrics=('roc_auc', 'balanced_accuracy', 'f1_macro'), # metrics to compare, of `mc_boot_metrics`
+    n_boot:int=2000, # resamples
+    seed:int=0, # seed of the resampling
+    level:float=0.95, # coverage of the interval
+)->dict:
+    "For each metric: A's and B's value, the difference B - A, its percentile interval and two-sided p-value from a paired bootstrap stratified by class"
+    t = np.asarray(targs).astype(int)
+    pa, pb = (np.asarray(p, dtype=float) for p in (probs_a, probs_b))
+    idx = [np.flatnonzero(t == c) for c in range(pa.shape[1])]
+    def _setup(p): return p, idx, p.argmax(1), [_prepare(p[:, k], np.concatenate([i for c, i in enumerate(idx) if c != k]), idx[k], 0.5) for k in range(p.shape[1])]
+    sa, sb = _setup(pa), _setup(pb)
+    rng, chunk, da = np.random.default_rng(seed), max(1, 4_000_000 // max(len(t), 1)), []
+    for s in range(0, n_boot, chunk):
+        ws = [_resample_counts(rng, len(i), min(chunk, n_boot - s)) for i in idx]
+        a, b = _mc_count_metrics(*sa, ws), _mc_count_metrics(*sb, ws)
+        da.append({k: b[k] - a[k] for k in metrics})
+    ones = [np.ones((1, len(i)), np.int64) for i in idx]
+    a1, b1 = _mc_count_metrics(*sa, ones), _mc_count_metrics(*sb, ones)
+    res = {}
+    for k in metrics:
+        d = np.concatenate([o[k] for o in da])
+        lo, hi = np.nanpercentile(d, [50 * (1 - level), 50 * (1 + level)])
+        p = float(min(1., 2 * (1 + min((d <= 0).sum(), (d >= 0).sum())) / (n_boot + 1)))
+        res[k] = dict(a=float(a1[k][0]), b=float(b1[k][0]), difference=float(b1[k][0] - a1[k][0]), lo=float(lo), hi=float(hi), p_value=p)
+    return res
 
 # %% ../nbs/03_metrics.ipynb #1242d429
 def multiclass_report(

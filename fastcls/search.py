@@ -264,14 +264,17 @@ def shared_predictions(
     a:pd.DataFrame, # predictions of model A (from `read_predictions`)
     b:pd.DataFrame, # predictions of model B
 )->pd.DataFrame:
-    "The images both tables predicted, matched by file path: `file`, `target`, and the positive-class probabilities `a` and `b`"
+    "The images both tables predicted, matched by file path: `file`, `target`, and the positive-class probabilities `a` and `b` (two classes) or all class probabilities `prob_<class>_a` and `prob_<class>_b` (more)"
     pa, pb = [c for c in a if c.startswith('prob_')], [c for c in b if c.startswith('prob_')]
     if pa != pb: raise LabelError(f"The two models have different classes: {', '.join(c[5:] for c in pa)} and {', '.join(c[5:] for c in pb)}")
     key = lambda d: d.assign(key=[os.path.normpath(os.path.abspath(f)) for f in d.file])
-    m = key(a)[['key', 'file', 'target', pa[-1]]].merge(key(b)[['key', 'target', pb[-1]]], on='key', suffixes=('_a', '_b'))
+    cols = pa if len(pa) > 2 else pa[-1:]
+    m = key(a)[['key', 'file', 'target', *cols]].merge(key(b)[['key', 'target', *cols]], on='key', suffixes=('_a', '_b'))
     if not len(m): raise NoSharedImages(f"The two models were validated on no common image ({len(a)} and {len(b)} images): there is nothing to compare them on")
     if (bad := m.target_a != m.target_b).any(): raise LabelError(f"{bad.sum()} shared images have different labels in the two prediction tables, e.g. {m.file[bad].iloc[0]}")
-    return pd.DataFrame({'file': m.file, 'target': m.target_a, 'a': m[pa[-1] + '_a'], 'b': m[pb[-1] + '_b']})
+    out = pd.DataFrame({'file': m.file, 'target': m.target_a})
+    if len(pa) > 2: return out.assign(**{f'{c}_{s}': m[f'{c}_{s}'] for s in 'ab' for c in pa})
+    return out.assign(a=m[pa[-1] + '_a'], b=m[pb[-1] + '_b'])
 
 # %% ../nbs/08a_search.ipynb #9ce2bffe
 lower_better = ('hter', 'far', 'frr')
