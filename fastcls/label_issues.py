@@ -95,7 +95,7 @@ def label_issues_md(
     head = t[t.issue].head(n)
     rows = ['| rank | file | label | suggested | p(label) |', '| --- | --- | --- | --- | --- |'] + [
         f"| {r.rank} | {'/'.join(Path(r.file).parts[-2:])} | {r.label} | {r.suggested} | {r.p_label:.3f} |" for r in head.itertuples()]
-    return '\n'.join([f"## Likely label errors\n", f"Confident learning (cleanlab) on {source} flags **{k} of {len(t)} images** "
+    return '\n'.join(["## Likely label errors\n", f"Confident learning (cleanlab) on {source} flags **{k} of {len(t)} images** "
         f"({k / max(1, len(t)):.1%}; by given label: {', '.join(f'{a}: {b}' for a, b in by.items()) or 'none'}) as likely mislabelled. "
         "All images, ranked, are in [label_issues.csv](label_issues.csv); walk them with `LabelReview(run, order='label_issues')`.\n",
         *(['\n'.join(rows) + '\n', f"![likely label errors]({figure})\n"] if k else [])])

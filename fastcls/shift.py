@@ -16,7 +16,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.metrics import roc_auc_score
 
 # %% auto #0
-__all__ = ['pooled_features', 'domain_auc', 'label_shift', 'check_shift', 'shift_text', 'shift_md']
+__all__ = ['pooled_features', 'domain_auc', 'label_shift', 'mix_warning', 'check_shift', 'shift_text', 'shift_md']
 
 # %% ../nbs/04c_shift.ipynb #998ed2cd
 def _body(model:nn.Module)->nn.Module:
@@ -86,6 +86,19 @@ def label_shift(
     return dict(valid_mix=(np.bincount(vt, minlength=k) / len(vt)).tolist(), predicted_mix=(np.bincount(npred, minlength=k) / len(npred)).tolist(),
                 estimated_mix=est.tolist(), estimated_ci=np.percentile(boot, [2.5, 97.5], axis=0).T.tolist(), n_valid=len(vt), n_new=len(npred))
 
+# %% ../nbs/04c_shift.ipynb #66a0556d
+def mix_warning(
+    cls:str, # the class whose share moved
+    valid:float, # its share of the validation images
+    est:float, # its estimated share of the images to predict
+    ci:tuple, # the 95% interval of `est`
+    n_classes:int=2, # classes of the model
+)->str:
+    "The warning that the class mix of the images to predict differs from validation's, with what still holds for a model of `n_classes`"
+    holds = ("FAR and FRR still hold if only the mix changed, but accuracy and the best threshold do not: choose the threshold for the expected mix, or re-weight."
+             if n_classes == 2 else "Each class's recall still holds if only the mix changed, but accuracy and precision do not: re-weight the class probabilities for the expected mix.")
+    return f"the class mix differs: class {cls!r} is about {est:.0%} [{ci[0]:.0%}, {ci[1]:.0%}] of the images to predict against {valid:.0%} in validation. {holds}"
+
 # %% ../nbs/04c_shift.ipynb #7f7806ee
 def check_shift(
     learn, # the trained `Learner`
@@ -112,9 +125,7 @@ def check_shift(
                     "may not hold for them. Check a labelled sample of them, or add such images to the training data.")
     for c, (v, e, (lo, hi)) in enumerate(zip(lab['valid_mix'], lab['estimated_mix'], lab['estimated_ci'])):
         if abs(e - v) >= mix_warn and not lo <= v <= hi:
-            warn.append(f"the class mix differs: class {vocab[c]!r} is about {e:.0%} [{lo:.0%}, {hi:.0%}] of the images to predict against {v:.0%} "
-                        "in validation. FAR and FRR still hold if only the mix changed, but accuracy and the best threshold do not: "
-                        "choose the threshold for the expected mix, or re-weight.")
+            warn.append(mix_warning(vocab[c], v, e, (lo, hi), len(vocab)))
     return dict(domain=dom, label=lab, vocab=vocab, warnings=warn)
 
 # %% ../nbs/04c_shift.ipynb #a8fae3b2
