@@ -18,8 +18,8 @@ from .core import LabelError
 
 # %% auto #0
 __all__ = ['image_extensions', 'file_columns', 'label_columns', 'image_files', 'check_classes', 'read_label_txt', 'pick_col',
-           'read_label_csv', 'read_class_folders', 'exclude_files', 'read_labels', 'open_image', 'image_info',
-           'check_images', 'summarize', 'summary_text', 'fingerprint']
+           'read_table', 'is_table', 'read_label_csv', 'read_class_folders', 'exclude_files', 'find_label_file',
+           'read_labels', 'open_image', 'image_info', 'check_images', 'summarize', 'summary_text', 'fingerprint']
 
 # %% ../nbs/01_labels.ipynb #507210bc
 image_extensions = {k for k, v in mimetypes.types_map.items() if v.startswith('image/')}  # fastai's image extensions, without importing fastai (ONNX prediction runs without it)
@@ -130,8 +130,8 @@ def pick_col(df, col, cands, what, path, other=None):
     return found[0]
 
 # %% ../nbs/01_labels.ipynb #3c0699c3
-def _resolve_files(names, folder, path, data=None):
-    "Paths of the images named in `names`: in `folder` (names may leave out the extension), else relative to the CSV's folder or to `data`"
+def _resolve_files(names, folder, path, data=None, first:int=2):
+    "Paths of the images named in `names` (from line `first` of `path` on): in `folder` (names may leave out the extension), else relative to the CSV's folder or to `data`"
     by_stem = {}
     for f in folder.iterdir():
         if f.suffix.lower() in image_extensions: by_stem.setdefault(f.stem, f); by_stem.setdefault(f.name, f)
@@ -142,7 +142,7 @@ def _resolve_files(names, folder, path, data=None):
         if f is None:
             b = next((b for b in bases if (b/n).is_file()), None)
             if b is not None: f = b/n; used[b] = used.get(b, 0) + 1
-        if f is None: missing.append((i + 2, n))
+        if f is None: missing.append((i + first, n))
         res.append(f)
     if missing:
         shown = '; '.join(f'line {l}: {n!r}' for l, n in missing[:5])
@@ -155,19 +155,40 @@ def _resolve_files(names, folder, path, data=None):
 # %% ../nbs/01_labels.ipynb #5bc2f45c
 _table_columns = ('file', 'label', 'line', 'is_valid', 'width', 'height', 'mode')  # columns of a label table a CSV cannot bring
 
+# %% ../nbs/01_labels.ipynb #82a5f76f
+def read_table(
+    path, # a CSV (.csv), TSV (.tsv) or text file of a file and a label per line (comma, tab or space separated)
+)->tuple:
+    "The table in `path` as text columns, and the line number of its first row (2 after a header, 1 without)"
+    path = Path(path)
+    suf, line = path.suffix.lower(), next((o for o in _read_lines(path) if o), '')
+    sep = ',' if suf == '.csv' else '\t' if suf == '.tsv' or '\t' in line else ',' if ',' in line else r'\s+'
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, header=None, sep=sep, engine='python' if sep == r'\s+' else 'c', encoding='utf-8-sig')
+    if not raw.iloc[0].str.lower().str.endswith(tuple(image_extensions)).any():
+        return raw.iloc[1:].set_axis([str(c).strip() for c in raw.iloc[0]], axis=1).reset_index(drop=True), 2
+    return raw.set_axis(['file', 'label', *(f'column{k}' for k in range(2, raw.shape[1]))], axis=1), 1
+
+def is_table(
+    path, # a label file
+)->bool:
+    "Whether `path` is a table (CSV, TSV, or lines of a file name and a label) rather than one label per line"
+    if Path(path).suffix.lower() in ('.csv', '.tsv'): return True
+    lines = [o for o in _read_lines(path)[:100] if o]
+    return bool(lines) and sum(re.split(r'[\s,]+', o)[0].lower().endswith(tuple(image_extensions)) for o in lines) > len(lines) / 2
+
 # %% ../nbs/01_labels.ipynb #a0a01019
 def read_label_csv(
     data, # data folder
-    labels:str='labels.csv', # CSV file with a file column and a label column (relative to `data`)
+    labels:str='labels.csv', # table of a file column and a label column (relative to `data`): CSV, TSV, or a text file of `file label` lines (`read_table`)
     images:str=None, # image folder relative to `data`; by default the first of train/, train_img/, images/ that exists, else `data`
     file_col:str=None, # column of file names or ids (ids may leave out the extension); by default file, filename, image, id, ...
     label_col:str=None, # column of labels; by default label, class, target, ...
 )->pd.DataFrame:
-    "Labels from a CSV file with a file (or id) column and a label column; its other columns (e.g. patient ids) are kept"
+    "Labels from a table (CSV, TSV or text) with a file (or id) column and a label column; its other columns (e.g. patient ids) are kept"
     data = Path(data)
     path = data/labels
     if not path.is_file(): raise LabelError(f"Label file {path} does not exist")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    raw, first = read_table(path)
     fcol = pick_col(raw, file_col, file_columns, 'file', path)
     lcol = pick_col(raw, label_col, label_columns, 'label', path, other=fcol)
     if (file_col, label_col) != (fcol, lcol): print(f"{path.name}: files from column {fcol!r}, labels from column {lcol!r}")
@@ -175,9 +196,9 @@ def read_label_csv(
     folder = data/images
     if not folder.is_dir(): raise LabelError(f"Image folder {folder} does not exist")
     dups = raw[raw[fcol].duplicated(keep=False)]
-    if len(dups): raise LabelError(f"{path}: {dups[fcol].nunique()} file name(s) appear more than once, e.g. {dups[fcol].iloc[0]!r} at lines {', '.join(str(i+2) for i in dups.index[:3])}")
-    df = pd.DataFrame({'file': _resolve_files(raw[fcol].str.strip().tolist(), folder, path, data),
-                       'label': raw[lcol].str.strip().tolist(), 'line': range(2, len(raw)+2)})
+    if len(dups): raise LabelError(f"{path}: {dups[fcol].nunique()} file name(s) appear more than once, e.g. {dups[fcol].iloc[0]!r} at lines {', '.join(str(i + first) for i in dups.index[:3])}")
+    df = pd.DataFrame({'file': _resolve_files(raw[fcol].str.strip().tolist(), folder, path, data, first),
+                       'label': raw[lcol].str.strip().tolist(), 'line': range(first, len(raw) + first)})
     df = pd.concat([df, raw.drop(columns=[fcol, lcol, *(c for c in _table_columns if c in raw)])], axis=1)
     df.attrs['source'] = str(path)
     return check_classes(df, path)
@@ -215,11 +236,28 @@ def exclude_files(
     res.attrs = dict(df.attrs, excluded=df.file[[not k for k in keep]].tolist())
     return res
 
+# %% ../nbs/01_labels.ipynb #45218cdc
+_not_label_files = ('label_val.txt', 'excluded.txt', 'readme.txt', 'license.txt', 'requirements.txt')
+
+def find_label_file(
+    data, # data folder
+)->str:
+    "The name of the label file of `data`, or None when it has none (a folder per class)"
+    data = Path(data)
+    if (data/'label_train.txt').is_file(): return 'label_train.txt'
+    fs = [o.name for o in sorted(data.iterdir()) if o.is_file() and (o.suffix.lower() in ('.csv', '.tsv') or (o.suffix.lower() == '.txt'
+          and o.name.lower() not in _not_label_files and re.search('label|train|class|annot', o.stem.lower())))]
+    if len(fs) <= 1: return fs[0] if fs else None
+    train = [o for o in fs if 'train' in o.lower()]
+    if len(train) != 1: raise LabelError(f"{data} has several possible label files ({', '.join(fs)}): name the label file with the labels option")
+    print(f"labels from {train[0]}, the one of {', '.join(fs)} named for training (name another with the labels option)")
+    return train[0]
+
 # %% ../nbs/01_labels.ipynb #5b0f5d3c
 def read_labels(
     data, # data folder
-    labels:str=None, # label file relative to `data` (.txt: one label per line; .csv: file and label columns); found when None
-    images:str=None, # image folder relative to `data` (train_img/ for label files)
+    labels:str=None, # label file relative to `data` (one label per line, or a table of file and label columns: .csv, .tsv, .txt); found when None (`find_label_file`)
+    images:str=None, # image folder relative to `data` (by default the first of train_img/, train/, images/)
     file_col:str=None, # CSV column of file names or ids
     label_col:str=None, # CSV column of labels
     exclude:str=None, # text file (relative to `data`) listing images to leave out, e.g. excluded.txt from a review
@@ -227,14 +265,10 @@ def read_labels(
     "Read images and labels from `data` in whichever layout it has: label file, CSV, or one folder per class"
     data = Path(data)
     if not data.is_dir(): raise LabelError(f"Data folder {data} does not exist")
-    if labels is None:
-        csvs = sorted(o.name for o in data.glob('*.csv'))
-        if (data/'label_train.txt').is_file(): labels = 'label_train.txt'
-        elif len(csvs) == 1: labels = csvs[0]
-        elif len(csvs) > 1: raise LabelError(f"{data} has several CSV files ({', '.join(csvs)}): name the label file with the labels option")
+    if labels is None: labels = find_label_file(data)
     if labels is None: df = read_class_folders(data)
-    elif Path(labels).suffix.lower() == '.csv': df = read_label_csv(data, labels, images, file_col, label_col)
-    else: df = read_label_txt(data, labels, images or 'train_img')
+    elif (data/labels).is_file() and is_table(data/labels): df = read_label_csv(data, labels, images, file_col, label_col)
+    else: df = read_label_txt(data, labels, images or next((o for o in ('train_img', 'train', 'images') if (data/o).is_dir()), 'train_img'))
     return exclude_files(df, data, exclude) if exclude else df
 
 # %% ../nbs/01_labels.ipynb #051d92fc
