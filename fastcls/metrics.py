@@ -152,6 +152,12 @@ def bootstrap_ci(
     return {**{k: ci[k] for k in boot_metrics[:6]}, 'f1': {str(vocab[0]): ci['f1_0'], str(vocab[1]): ci['f1_1']}}
 
 # %% ../nbs/03_metrics.ipynb #c2bf6f68
+def _paired_result(d, a:float, b:float, n_boot:int, level:float)->dict:
+    "A's and B's values, the difference B - A, the percentile interval of its resampled values `d`, and their two-sided p-value"
+    lo, hi = np.nanpercentile(d, [50 * (1 - level), 50 * (1 + level)])
+    p = float(min(1., 2 * (1 + min((d <= 0).sum(), (d >= 0).sum())) / (n_boot + 1)))
+    return dict(a=float(a), b=float(b), difference=float(b - a), lo=float(lo), hi=float(hi), p_value=p)
+
 def paired_bootstrap(
     probs_a, # predictions of model A: (n, 2) class probabilities or (n,) positive-class probabilities
     probs_b, # predictions of model B of the same images, in the same order
@@ -170,10 +176,7 @@ def paired_bootstrap(
     res = {}
     for k in metrics:
         kk = 'f1_1' if k == 'f1' else k
-        d = b[kk] - a[kk]
-        lo, hi = np.percentile(d, [50 * (1 - level), 50 * (1 + level)])
-        p = float(min(1., 2 * (1 + min((d <= 0).sum(), (d >= 0).sum())) / (n_boot + 1)))
-        res[k] = dict(a=float(pa[kk][0]), b=float(pb[kk][0]), difference=float(pb[kk][0] - pa[kk][0]), lo=float(lo), hi=float(hi), p_value=p)
+        res[k] = _paired_result(b[kk] - a[kk], pa[kk][0], pb[kk][0], n_boot, level)
     return res
 
 # %% ../nbs/03_metrics.ipynb #b807f93c
@@ -286,13 +289,7 @@ def paired_bootstrap_multiclass(
         da.append({k: b[k] - a[k] for k in metrics})
     ones = [np.ones((1, len(i)), np.int64) for i in idx]
     a1, b1 = _mc_count_metrics(*sa, ones), _mc_count_metrics(*sb, ones)
-    res = {}
-    for k in metrics:
-        d = np.concatenate([o[k] for o in da])
-        lo, hi = np.nanpercentile(d, [50 * (1 - level), 50 * (1 + level)])
-        p = float(min(1., 2 * (1 + min((d <= 0).sum(), (d >= 0).sum())) / (n_boot + 1)))
-        res[k] = dict(a=float(a1[k][0]), b=float(b1[k][0]), difference=float(b1[k][0] - a1[k][0]), lo=float(lo), hi=float(hi), p_value=p)
-    return res
+    return {k: _paired_result(np.concatenate([o[k] for o in da]), a1[k][0], b1[k][0], n_boot, level) for k in metrics}
 
 # %% ../nbs/03_metrics.ipynb #1242d429
 def multiclass_report(
