@@ -41,6 +41,26 @@ def _save(img, path, rgb):
     im = Image.fromarray(img)
     (im.convert('RGB') if rgb else im).save(path)
 
+def _write_layout(dest, imgs, lab, val, labels, layout, rgb, folders=None):
+    "Write the images `val` to val_img/, and the images `lab` with their `labels` (text, one per image) in `layout`; `folders` names each one's class folder (its label when None)"
+    if len(val):
+        (dest/'val_img').mkdir(parents=True, exist_ok=True)
+        for i, j in enumerate(val): _save(imgs[j], dest/'val_img'/f'{i+1:06d}.png', rgb)
+    if layout == 'label_file':
+        (dest/'train_img').mkdir(parents=True, exist_ok=True)
+        for i, j in enumerate(lab): _save(imgs[j], dest/'train_img'/f'{i+1:06d}.png', rgb)
+        (dest/'label_train.txt').write_text(''.join(f'{l}\n' for l in labels))
+    elif layout == 'csv':
+        (dest/'images').mkdir(parents=True, exist_ok=True)
+        ids = [f'digit_{j:04d}' for j in lab]
+        for i, j in zip(ids, lab): _save(imgs[j], dest/'images'/f'{i}.png', rgb)
+        pd.DataFrame({'id': ids, 'label': labels}).to_csv(dest/'labels.csv', index=False)
+    elif layout == 'folders':
+        for j, f in zip(lab, folders or labels):
+            (dest/f).mkdir(parents=True, exist_ok=True)
+            _save(imgs[j], dest/f/f'{j:04d}.png', rgb)
+    else: raise ValueError(f"Unknown layout {layout!r}: use 'label_file', 'csv' or 'folders'")
+
 # %% ../nbs/00a_datasets.ipynb #46ec36b6
 def make_digits(
     dest, # folder to write the data set to (created)
@@ -58,23 +78,8 @@ def make_digits(
     order = np.random.RandomState(seed).permutation(len(ys))
     val, lab = order[:n_val], order[n_val:]
     lab = lab[_subsample(ys[lab], n, seed)]
-    if n_val:
-        (dest/'val_img').mkdir(parents=True, exist_ok=True)
-        for i, j in enumerate(sorted(val)): _save(imgs[j], dest/'val_img'/f'{i+1:06d}.png', rgb)
-    if layout == 'label_file':
-        (dest/'train_img').mkdir(parents=True, exist_ok=True)
-        for i, j in enumerate(lab): _save(imgs[j], dest/'train_img'/f'{i+1:06d}.png', rgb)
-        (dest/'label_train.txt').write_text(''.join(f'{ys[j]}\n' for j in lab))
-    elif layout == 'csv':
-        (dest/'images').mkdir(parents=True, exist_ok=True)
-        ids = [f'digit_{j:04d}' for j in lab]
-        for i, j in zip(ids, lab): _save(imgs[j], dest/'images'/f'{i}.png', rgb)
-        pd.DataFrame({'id': ids, 'label': ys[lab]}).to_csv(dest/'labels.csv', index=False)
-    elif layout == 'folders':
-        names = {1: f'digit{positive}', 0: 'other'}
-        for c in names.values(): (dest/c).mkdir(parents=True, exist_ok=True)
-        for j in lab: _save(imgs[j], dest/names[ys[j]]/f'{j:04d}.png', rgb)
-    else: raise ValueError(f"Unknown layout {layout!r}: use 'label_file', 'csv' or 'folders'")
+    folders = [f'digit{positive}' if ys[j] else 'other' for j in lab]
+    _write_layout(dest, imgs, lab, sorted(val), [str(ys[j]) for j in lab], layout, rgb, folders)
     return dest
 
 # %% ../nbs/00a_datasets.ipynb #b0affe8c
@@ -110,23 +115,7 @@ def make_digits_multiclass(
     names = [digit_names[c] if words else str(c) for c in range(10)]
     rest = np.setdiff1d(np.flatnonzero(ys < n_classes), lab)
     val = np.sort(rng.choice(rest, min(n_val, len(rest)), replace=False)) if n_val else []
-    if len(val):
-        (dest/'val_img').mkdir(parents=True, exist_ok=True)
-        for i, j in enumerate(val): _save(imgs[j], dest/'val_img'/f'{i+1:06d}.png', rgb)
-    if layout == 'label_file':
-        (dest/'train_img').mkdir(parents=True, exist_ok=True)
-        for i, j in enumerate(lab): _save(imgs[j], dest/'train_img'/f'{i+1:06d}.png', rgb)
-        (dest/'label_train.txt').write_text(''.join(f'{names[ys[j]]}\n' for j in lab))
-    elif layout == 'csv':
-        (dest/'images').mkdir(parents=True, exist_ok=True)
-        ids = [f'digit_{j:04d}' for j in lab]
-        for i, j in zip(ids, lab): _save(imgs[j], dest/'images'/f'{i}.png', rgb)
-        pd.DataFrame({'id': ids, 'label': [names[ys[j]] for j in lab]}).to_csv(dest/'labels.csv', index=False)
-    elif layout == 'folders':
-        for j in lab:
-            (dest/names[ys[j]]).mkdir(parents=True, exist_ok=True)
-            _save(imgs[j], dest/names[ys[j]]/f'{j:04d}.png', rgb)
-    else: raise ValueError(f"Unknown layout {layout!r}: use 'label_file', 'csv' or 'folders'")
+    _write_layout(dest, imgs, lab, val, [names[ys[j]] for j in lab], layout, rgb)
     return dest
 
 # %% ../nbs/00a_datasets.ipynb #a1c331d0
