@@ -151,8 +151,7 @@ def export_model(
     calib=None, # with int8: folder of images to calibrate and check with (default: the run's validation images)
 )->Path:
     "Export a run with `export_onnx` or `export_torchscript`"
-    fs = dict(onnx=export_onnx, torchscript=export_torchscript)
-    if format not in fs: raise FastclsError(f"Unknown export format {format!r}: choose one of {', '.join(fs)}")
+    if format not in ('onnx', 'torchscript'): raise FastclsError(f"Unknown export format {format!r}: choose one of onnx, torchscript")
     if format == 'onnx': return export_onnx(run, out, threshold, quantize=quantize, calib=calib)
     if quantize != 'none': raise FastclsError("int8 quantization is for ONNX exports: use --format onnx")
     return export_torchscript(run, out, threshold)
