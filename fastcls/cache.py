@@ -19,7 +19,7 @@ from fastai.torch_core import TensorCategory, default_device, defaults, num_dist
 from fastai.vision.core import TensorImage, TensorImageBW
 from fastai.vision.augment import Resize
 from .labels import open_image
-from .data import label_file_block, check_split, auto_size, is_grey, BalancedDL, check_sampler, sampler_kwargs
+from .data import label_file_block, class_order, check_split, auto_size, is_grey, BalancedDL, check_sampler, sampler_kwargs
 
 # %% auto #0
 __all__ = ['cache_key', 'build_cache', 'CachedDL', 'cached_dataloaders']
@@ -177,6 +177,7 @@ def cached_dataloaders(
     num_workers:int=None, # threads decoding the images into the cache (all cores when None, 0 for none)
     cache_path=None, # `.npy` file to keep the cache in and reuse across runs; in memory when None
     device=None, # device of the batches (`default_device()` when None); the cache goes there too when it fits
+    positive:str=None, # for two classes, the positive class (`class_order`); the second by name when None
     **kwargs # passed on to `Datasets.dataloaders`
 ):
     "`image_dataloaders` with each image decoded once into a cache: the same split, sampling, transforms and vocabulary"
@@ -184,7 +185,7 @@ def cached_dataloaders(
     check_split(df, valid_pct, bs)
     if size is None: size = auto_size(df, crop)
     if channels is None: channels = 1 if is_grey(df) else 3
-    vocab = sorted(df.label.unique())
+    vocab = class_order(df.label, positive)
     dblock = label_file_block(vocab, size, crop, channels, valid_pct, seed, aug)
     dss = dblock.datasets(df)
     cache = _cache_tensor(build_cache(df, size, crop, channels, cache_path, num_workers), device)

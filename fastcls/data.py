@@ -24,7 +24,8 @@ from .core import LabelError, ConfigError
 # %% auto #0
 __all__ = ['aug_presets', 'samplers', 'stratified_splitter', 'check_split', 'is_grey', 'auto_size', 'Image8', 'Image8BW',
            'resolve_aug', 'aug_tfms', 'label_file_block', 'class_weights', 'undersample_counts', 'BalancedDL',
-           'ProgressiveSampling', 'check_sampler', 'sampler_kwargs', 'image_dataloaders', 'class_balance']
+           'ProgressiveSampling', 'check_sampler', 'sampler_kwargs', 'class_order', 'positive_text',
+           'image_dataloaders', 'class_balance']
 
 # %% ../nbs/02_data.ipynb #93f52b19
 def stratified_splitter(
@@ -236,6 +237,30 @@ def sampler_kwargs(dss, sampler, strength, bs)->dict:
         raise ConfigError(f"undersampling leaves {n} training images per epoch, fewer than a batch of {bs}: use a smaller batch or strength")
     return dict(targets=targets, strength=strength, undersample=sampler == 'undersample')
 
+# %% ../nbs/02_data.ipynb #bf455389
+def class_order(
+    labels, # the label of each image
+    positive:str=None, # for two classes, the class to put second: the positive class of FAR, FRR, F1, curves and thresholds
+)->list:
+    "The classes in model order: sorted by name, with `positive` moved to the end when given"
+    vocab = sorted(pd.unique(pd.Series(labels).astype(str)))
+    if positive is None: return vocab
+    positive = str(positive)
+    if positive not in vocab: raise LabelError(f"positive class {positive!r} is not among the classes {', '.join(map(repr, vocab))}")
+    if len(vocab) != 2: raise ConfigError(f"positive names the positive class of two classes; these labels have {len(vocab)} classes")
+    return [v for v in vocab if v != positive] + [positive]
+
+# %% ../nbs/02_data.ipynb #7abe93b3
+def positive_text(
+    vocab, # the two classes, in model order
+    positive:str=None, # the positive class, when it was named
+)->str:
+    "Which class is positive, and how it was chosen, for a run's summary"
+    v = [str(o) for o in vocab]
+    how = ('named with --positive' if positive is not None else 'as usual for 0/1 labels' if v == ['0', '1'] else
+           f'second by sort order of the names: if {v[0]!r} is the class to detect, say --positive {v[0]}')
+    return f"positive class: {v[1]!r} ({how})"
+
 # %% ../nbs/02_data.ipynb #0508900d
 def image_dataloaders(
     df:pd.DataFrame, # checked label table (from `check_images`)
@@ -249,13 +274,14 @@ def image_dataloaders(
     seed:int=42, # seed of the split
     aug:str='default', # augmentation preset (see `aug_presets`)
     num_workers:int=None, # data loading processes (fastai's default when None)
+    positive:str=None, # for two classes, the positive class (`class_order`); the second by name when None
     **kwargs # passed on to `Datasets.dataloaders`
 ):
     "fastai `DataLoaders` for a label table, with a stratified split and (by default) class-balanced sampling"
     check_sampler(sampler)
     check_split(df, valid_pct, bs)
     size, channels = ifnone(size, auto_size(df, crop)), ifnone(channels, 1 if is_grey(df) else 3)
-    vocab = sorted(df.label.unique())
+    vocab = class_order(df.label, positive)
     dblock = label_file_block(vocab, size, crop, channels, valid_pct, seed, aug)
     if num_workers is not None: kwargs['num_workers'] = num_workers
     dss = dblock.datasets(df)
