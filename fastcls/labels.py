@@ -18,8 +18,9 @@ from .core import LabelError
 
 # %% auto #0
 __all__ = ['image_extensions', 'file_columns', 'label_columns', 'image_files', 'check_classes', 'read_label_txt', 'pick_col',
-           'read_table', 'is_table', 'read_label_csv', 'read_class_folders', 'exclude_files', 'find_label_file',
-           'read_labels', 'open_image', 'image_info', 'check_images', 'summarize', 'summary_text', 'fingerprint']
+           'read_table', 'is_table', 'table_text', 'read_label_csv', 'read_class_folders', 'exclude_files',
+           'find_label_file', 'read_labels', 'open_image', 'image_info', 'check_images', 'summarize', 'summary_text',
+           'fingerprint']
 
 # %% ../nbs/01_labels.ipynb #507210bc
 image_extensions = {k for k, v in mimetypes.types_map.items() if v.startswith('image/')}  # fastai's image extensions, without importing fastai (ONNX prediction runs without it)
@@ -159,14 +160,16 @@ _table_columns = ('file', 'label', 'line', 'is_valid', 'width', 'height', 'mode'
 def read_table(
     path, # a CSV (.csv), TSV (.tsv) or text file of a file and a label per line (comma, tab or space separated)
 )->tuple:
-    "The table in `path` as text columns, and the line number of its first row (2 after a header, 1 without)"
+    "The table in `path` as text columns (`attrs`: its separator, header or not, line ending), and the line number of its first row (2 after a header, 1 without)"
     path = Path(path)
     suf, line = path.suffix.lower(), next((o for o in _read_lines(path) if o), '')
     sep = ',' if suf == '.csv' else '\t' if suf == '.tsv' or '\t' in line else ',' if ',' in line else r'\s+'
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, header=None, sep=sep, engine='python' if sep == r'\s+' else 'c', encoding='utf-8-sig')
-    if not raw.iloc[0].str.lower().str.endswith(tuple(image_extensions)).any():
-        return raw.iloc[1:].set_axis([str(c).strip() for c in raw.iloc[0]], axis=1).reset_index(drop=True), 2
-    return raw.set_axis(['file', 'label', *(f'column{k}' for k in range(2, raw.shape[1]))], axis=1), 1
+    header = not raw.iloc[0].str.lower().str.endswith(tuple(image_extensions)).any()
+    if header: raw = raw.iloc[1:].set_axis([str(c).strip() for c in raw.iloc[0]], axis=1).reset_index(drop=True)
+    else: raw = raw.set_axis(['file', 'label', *(f'column{k}' for k in range(2, raw.shape[1]))], axis=1)
+    raw.attrs = dict(sep=sep, header=header, newline='\r\n' if b'\r\n' in path.read_bytes() else '\n')
+    return raw, 2 if header else 1
 
 def is_table(
     path, # a label file
@@ -176,6 +179,15 @@ def is_table(
     lines = [o for o in _read_lines(path)[:100] if o]
     return bool(lines) and sum(re.split(r'[\s,]+', o)[0].lower().endswith(tuple(image_extensions)) for o in lines) > len(lines) / 2
 
+# %% ../nbs/01_labels.ipynb #729dd59a
+def table_text(
+    raw:pd.DataFrame, # a table from `read_table`, whose cells or rows may have changed since
+)->str:
+    "The text of `raw` written the way `read_table` found it: the same separator (one space for spaces), a header line only if it had one, the same line endings"
+    a = raw.attrs
+    sep = a.get('sep', ',')
+    return raw.to_csv(sep=' ' if sep == r'\s+' else sep, header=a.get('header', True), index=False, lineterminator=a.get('newline', '\n'))
+
 # %% ../nbs/01_labels.ipynb #a0a01019
 def read_label_csv(
     data, # data folder
@@ -184,7 +196,7 @@ def read_label_csv(
     file_col:str=None, # column of file names or ids (ids may leave out the extension); by default file, filename, image, id, ...
     label_col:str=None, # column of labels; by default label, class, target, ...
 )->pd.DataFrame:
-    "Labels from a table (CSV, TSV or text) with a file (or id) column and a label column; its other columns (e.g. patient ids) are kept"
+    "Labels from a table (CSV, TSV or text) with a file (or id) column and a label column; its other columns (e.g. patient ids) are kept, and `attrs` name the file and label columns"
     data = Path(data)
     path = data/labels
     if not path.is_file(): raise LabelError(f"Label file {path} does not exist")
@@ -200,7 +212,7 @@ def read_label_csv(
     df = pd.DataFrame({'file': _resolve_files(raw[fcol].str.strip().tolist(), folder, path, data, first),
                        'label': raw[lcol].str.strip().tolist(), 'line': range(first, len(raw) + first)})
     df = pd.concat([df, raw.drop(columns=[fcol, lcol, *(c for c in _table_columns if c in raw)])], axis=1)
-    df.attrs['source'] = str(path)
+    df.attrs.update(source=str(path), file_col=fcol, label_col=lcol)
     return check_classes(df, path)
 
 # %% ../nbs/01_labels.ipynb #f7a641ff

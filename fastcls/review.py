@@ -9,7 +9,7 @@ __all__ = ['review_orders', 'run_settings', 'run_top_losses', 'run_label_issues'
            'apply_review', 'start_review']
 
 # %% ../nbs/07_review.ipynb #ad8369b2
-import io, json, html, shutil
+import io, json, html, shutil, contextlib
 from datetime import datetime
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -17,7 +17,7 @@ from PIL import Image
 import ipywidgets as widgets
 from IPython.display import display
 from fastcore.basics import patch, store_attr
-from .labels import read_labels, read_class_folders, open_image, pick_col, label_columns
+from .labels import read_labels, read_class_folders, open_image, is_table, read_table, table_text
 from .core import LabelError, write_atomic
 from .interpret import top_per_class, gradcam_files, overlay_heatmap
 from .predict import load_model
@@ -114,6 +114,13 @@ def _source(run, s:dict)->Path:
     if src: return (Path(s['base'])/src).resolve()
     return Path(read_labels(s['data'], s['labels'], s['images'], s['file_col'], s['label_col']).attrs['source']).resolve()
 
+# %% ../nbs/07_review.ipynb #6d30f8b9
+def _layout(
+    src, # the label file (or class-folder root) a run read
+)->str:
+    "How the labels at `src` are written: 'folders', 'table' (CSV, TSV or text file of file and label, see `is_table`) or 'label_file' (one label per line)"
+    return 'folders' if Path(src).is_dir() else 'table' if is_table(src) else 'label_file'
+
 # %% ../nbs/07_review.ipynb #ec351884
 def _review_meta(
     run, # run folder
@@ -121,7 +128,7 @@ def _review_meta(
     "Where the labels of a run come from: data folder, label file (relative to it), label arguments, layout and classes"
     s = run_settings(run)
     src, data = _source(run, s), Path(s['data']).resolve()
-    layout = 'folders' if src.is_dir() else 'csv' if src.suffix.lower() == '.csv' else 'label_file'
+    layout = _layout(src)
     return dict(run=str(Path(run).resolve()), data=str(data), labels=None if layout == 'folders' else _rel(src, data), images=s['images'],
                 file_col=s['file_col'], label_col=s['label_col'], source=str(src), layout=layout, vocab=s['vocab'])
 
@@ -436,28 +443,51 @@ def _kept_csv(
     kept = df[~df.excluded]
     write_atomic(path, pd.DataFrame({'file': [_rel(f, folder) for f in kept.file], 'label': kept.new_label}).to_csv(index=False))
 
+# %% ../nbs/07_review.ipynb #b6f41671
+def _check_reads_back(
+    text:str, # text of a label file about to be written
+    path:Path, # where it is to be written
+    m:dict, # review meta from `_review_meta`
+    want:pd.DataFrame, # the images (`file`) and labels (`new_label`) it must give
+):
+    "Stop with a `LabelError` unless `text`, read as training reads the review's label file, gives the images and labels of `want`"
+    src = Path(m['source'])
+    check = src.with_name(f'.{src.stem}.check{src.suffix}')
+    try:
+        write_atomic(check, text)
+        with contextlib.redirect_stdout(io.StringIO()): got = _review_labels(dict(m, labels=_rel(check, m['data'])))
+        why = None if sorted(zip(got.file, got.label)) == sorted(zip(want.file, want.new_label)) else 'reading it back gives other images or labels'
+    except Exception as e: why = f'reading it back fails: {str(e).replace(check.name, path.name)}'
+    finally: check.unlink(missing_ok=True)
+    if why: raise LabelError(f"{path.name} cannot be written in the format of {src.name}: {why}. Nothing was written: "
+                             f"convert {src.name} to a CSV with a header line (file,label), train on it and review again")
+
 # %% ../nbs/07_review.ipynb #662ca390
 def _apply_label_file(df, m, replace):
-    "Corrected label_train.txt (every line) and labels.reviewed.csv (the images kept); the file to train on"
+    "Corrected label file (every line, in its order) and labels.reviewed.csv (the images kept); the file to train on"
     src, data = Path(m['source']), Path(m['data'])
     out = src if replace else src.with_name(f'{src.stem}.reviewed{src.suffix}')
+    rows = df.sort_values('line')
+    text = ''.join(f'{o}\n' for o in rows.new_label)
+    _check_reads_back(text, out, m, rows)
     backup = _backup(src) if replace else None
-    write_atomic(out, ''.join(f'{o}\n' for o in df.new_label))
+    write_atomic(out, text)
     csv = src.with_name('labels.reviewed.csv')
     _kept_csv(df, csv, data/(m['images'] or 'train_img'))
     return (csv if df.excluded.any() else out), [out, csv], backup
 
 # %% ../nbs/07_review.ipynb #770ffdd9
-def _apply_csv(df, m, replace):
-    "The CSV with the new labels and without the excluded rows, every other column kept; the file to train on"
+def _apply_table(df, m, replace):
+    "The table with the new labels and without the excluded rows, written as it was (separator, header, other columns, order); the file to train on"
     src = Path(m['source'])
-    raw = pd.read_csv(src, dtype=str, keep_default_na=False)
-    lcol = pick_col(raw, m['label_col'], label_columns, 'label', src)
-    changed = (df.new_label != df.label).to_numpy()
-    raw.loc[changed, lcol] = df.new_label.to_numpy()[changed]
-    out = src if replace else src.with_name(f'{src.stem}.reviewed.csv')
+    raw, first = read_table(src)
+    rows, changed = df.line.to_numpy() - first, (df.new_label != df.label).to_numpy()
+    raw.loc[rows[changed], df.attrs['label_col']] = df.new_label.to_numpy()[changed]
+    out = src if replace else src.with_name(f'{src.stem}.reviewed{src.suffix}')
+    text = table_text(raw.drop(index=rows[df.excluded.to_numpy()]))
+    _check_reads_back(text, out, m, df[~df.excluded])
     backup = _backup(src) if replace else None
-    write_atomic(out, raw[~df.excluded.to_numpy()].to_csv(index=False))
+    write_atomic(out, text)
     return out, [out], backup
 
 # %% ../nbs/07_review.ipynb #c32827fe
@@ -469,7 +499,7 @@ def _apply_folders(df, m, replace):
     return csv, [csv], None
 
 # %% ../nbs/07_review.ipynb #bfb0e8e8
-_appliers = dict(label_file=_apply_label_file, csv=_apply_csv, folders=_apply_folders)
+_appliers = dict(label_file=_apply_label_file, table=_apply_table, folders=_apply_folders)
 
 def apply_review(
     run_or_review, # run folder (holding review.json) or review file
@@ -478,7 +508,7 @@ def apply_review(
     "Write the corrected labels of a review beside the original label file, and excluded.txt listing the excluded images"
     r = load_review(run_or_review)
     m, df = r['meta'], _corrected(r)
-    labels, written, backup = _appliers[m['layout']](df, m, replace)
+    labels, written, backup = _appliers[_layout(m['source'])](df, m, replace)  # the layout of the file as it is now
     data = Path(m['data'])
     excl = data/'excluded.txt'
     write_atomic(excl, ''.join(f'{_rel(f, data)}\n' for f in df.file[df.excluded]))
