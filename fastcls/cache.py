@@ -182,12 +182,12 @@ def cached_dataloaders(
 ):
     "`image_dataloaders` with each image decoded once into a cache: the same split, sampling, transforms and vocabulary"
     check_sampler(sampler)
-    check_split(df, valid_pct, bs)
     if size is None: size = auto_size(df, crop)
     if channels is None: channels = 1 if is_grey(df) else 3
     vocab = class_order(df.label, positive)
     dblock = label_file_block(vocab, size, crop, channels, valid_pct, seed, aug)
     dss = dblock.datasets(df)
+    check_split(df, valid_pct, bs, seed, dss.splits)  # before any image is decoded
     cache = _cache_tensor(build_cache(df, size, crop, channels, cache_path, num_workers), device)
     ys = torch.tensor([dss.vocab.o2i[o] for o in df.label], device=cache.device)
     trn, val = (torch.tensor(o, dtype=torch.long, device=cache.device) for o in dss.splits)

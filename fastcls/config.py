@@ -9,13 +9,14 @@ from __future__ import annotations
 import json, hashlib, inspect, sys, difflib
 from pathlib import Path
 import yaml
+from sklearn.model_selection import ParameterGrid
 from fastcore.docments import ann_parts
 from .core import ConfigError, write_atomic
 from .train import train
 
 # %% auto #0
 __all__ = ['train_options', 'check_options', 'load_config', 'resolve_config', 'cli_given', 'run_config', 'save_config',
-           'config_hash', 'check_grid', 'load_grid']
+           'config_hash', 'check_grid', 'grid_options', 'grid_points', 'load_grid']
 
 # %% ../nbs/08_config.ipynb #7c5a69a1
 def train_options()->dict:
@@ -112,19 +113,32 @@ def config_hash(
     return hashlib.sha1(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 # %% ../nbs/08_config.ipynb #0d8fdf1f
-def check_grid(grid:dict, where='the grid')->dict:
-    "`grid` with known options and a list of values each"
+def check_grid(
+    grid:dict|list, # train options, each with a list of values; or a list of such grids, each spanned on its own
+    where='the grid', # where the grid came from, for messages
+)->dict|list:
+    "`grid` with known options and a list of values each (each grid of a list of grids)"
+    if isinstance(grid, (list, tuple)): return [check_grid(g, where) for g in grid]
+    if not isinstance(grid, dict): raise ConfigError(f"{where}: a grid maps options to lists of values, or is a list of such mappings, not {grid!r}")
     grid = {k: (list(v) if isinstance(v, (list, tuple)) else [v]) for k, v in grid.items()}
     for k, vs in grid.items(): grid[k] = [check_options({k: v}, where)[k] for v in vs]
     return grid
+
+def grid_options(grid:dict|list)->list:
+    "The options a grid (or a list of grids) varies, in the order they first appear"
+    return list(dict.fromkeys(k for g in (grid if isinstance(grid, (list, tuple)) else [grid]) for k in g))
+
+def grid_points(grid:dict|list)->list:
+    "Every configuration of a grid, or of a list of grids (scikit-learn's `ParameterGrid`, which spans each grid of a list on its own)"
+    return list(ParameterGrid(check_grid(grid)))
 
 # %% ../nbs/08_config.ipynb #35a80273
 def load_grid(
     path, # YAML file of train options with lists of values
 )->dict:
-    "A search space for `grid_search` from a YAML file, checked against `train`'s options"
+    "A search space for `grid_search` from a YAML file (a grid, or a list of grids), checked against `train`'s options"
     path = Path(path)
     if not path.is_file(): raise ConfigError(f"Grid file {path} does not exist")
     g = yaml.safe_load(path.read_text())
-    if not isinstance(g, dict): raise ConfigError(f"{path}: a grid file holds `option: [value, ...]` lines")
+    if not isinstance(g, (dict, list)): raise ConfigError(f"{path}: a grid file holds `option: [value, ...]` lines, or a list of such grids")
     return check_grid(g, path)

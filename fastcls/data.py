@@ -17,15 +17,15 @@ from fastai.vision.augment import Resize, CropPad, aug_transforms, RandomErasing
 from fastai.data.core import TfmdDL
 from fastai.callback.core import Callback
 from sklearn.model_selection import train_test_split
-from .labels import open_image
+from .labels import open_image, check_class_parts
 from .groups import group_split
 from .core import LabelError, ConfigError
 
 # %% auto #0
 __all__ = ['aug_presets', 'samplers', 'stratified_splitter', 'check_split', 'is_grey', 'auto_size', 'Image8', 'Image8BW',
-           'resolve_aug', 'aug_tfms', 'label_file_block', 'class_weights', 'undersample_counts', 'BalancedDL',
-           'ProgressiveSampling', 'check_sampler', 'sampler_kwargs', 'class_order', 'positive_text',
-           'image_dataloaders', 'class_balance']
+           'resolve_aug', 'aug_tfms', 'label_file_block', 'class_counts', 'class_weights', 'undersample_counts',
+           'BalancedDL', 'ProgressiveSampling', 'check_sampler', 'sampler_kwargs', 'sampler_shares', 'class_order',
+           'positive_text', 'image_dataloaders', 'class_balance']
 
 # %% ../nbs/02_data.ipynb #93f52b19
 def stratified_splitter(
@@ -34,31 +34,38 @@ def stratified_splitter(
 ):
     "A fastai splitter holding out `valid_pct` of a label table, with each class in the same proportion in both parts and each `group` (when the table has that column) on one side; a table's own `is_valid` column wins"
     def _inner(items:pd.DataFrame):
-        idx = np.arange(len(items))
+        idx, src = np.arange(len(items)), items.attrs.get('source', 'labels')
         if 'is_valid' in items: return idx[~items.is_valid.values.astype(bool)].tolist(), idx[items.is_valid.values.astype(bool)].tolist()
         if 'group' in items and items.group.duplicated().any(): return group_split(items.label.values, items.group.values, valid_pct, seed)
-        trn, val = train_test_split(idx, test_size=valid_pct, stratify=items.label.values, random_state=seed)
+        counts = items.label.value_counts()
+        if (counts < 2).any(): raise LabelError(f"{src}: " + ', '.join(f"class {c!r} has only 1 image" for c in counts.index[counts < 2]) +
+                                                ": too few to put one in both the training and the validation split; add images of that class, or merge or drop it")
+        try: trn, val = train_test_split(idx, test_size=valid_pct, stratify=items.label.values, random_state=seed)
+        except ValueError as e: raise LabelError(f"{src}: {len(items)} images cannot be split {valid_pct:.0%} for validation with each of the {len(counts)} classes on both sides ({e}); raise valid_pct (--valid-pct)") from e
         return sorted(trn.tolist()), sorted(val.tolist())
     return _inner
 
 # %% ../nbs/02_data.ipynb #08d06eb8
+def _split_fix(df, valid_pct)->str:
+    "What to do about a class missing from one side of the split of `df`, for the way `df` is split"
+    if 'is_valid' in df: return "Put images of each class among the validation files (valid_files, --valid-files), or merge or drop the class"
+    n = int(df.label.value_counts().min())
+    return (f"Raise valid_pct (--valid-pct) to at least {np.ceil(100 / n) / 100:.2f}, so that the smallest class ({n} images) has one, "
+            "add images of the class, or merge it with another or drop it")
+
 def check_split(
     df:pd.DataFrame, # label table
     valid_pct:float=0.2, # share held out for validation
     bs:int=64, # batch size
-):
-    "Refuse a minority class too small to be split for validation; note one smaller than a batch"
-    if 'is_valid' in df:
-        for part, d in (('training', df[~df.is_valid.astype(bool)]), ('validation', df[df.is_valid.astype(bool)])):
-            if d.label.nunique() < df.label.nunique(): raise LabelError(f"The {part} split has only the class(es) {sorted(d.label.unique())}: {'both' if df.label.nunique() == 2 else 'all'} classes are needed in both splits")
-        return
+    seed:int=42, # seed of the split
+    splits=None, # the (training, validation) positions in `df` of the split that is made (`Datasets.splits`); `stratified_splitter`'s when None
+)->tuple:
+    "The training and validation positions of `df`, checked: a `LabelError` naming each class with no image on one side, its count and what to do; a note when a class has fewer images than a batch"
+    trn, val = stratified_splitter(valid_pct, seed)(df) if splits is None else splits
+    check_class_parts(df.label.values, {'the training split': trn, 'the validation split': val}, _split_fix(df, valid_pct), df.attrs.get('source', 'labels'))
     counts = df.label.value_counts()
-    cls, n = counts.index[-1], int(counts.iloc[-1])
-    n_val = int(np.ceil(n * valid_pct))
-    if n < 2 or n_val < 1 or n - n_val < 1 or round(n * valid_pct) < 1:
-        raise LabelError(f"{df.attrs.get('source', 'labels')}: class {cls!r} has only {n} image(s), too few to put some in both "
-                         f"the training and the validation split ({valid_pct:.0%}); add images of that class or raise valid_pct")
-    if n < bs: print(f"note: class {cls!r} has {n} images, fewer than a batch of {bs}; weighted sampling will repeat them often")
+    if counts.iloc[-1] < bs: print(f"note: class {counts.index[-1]!r} has {counts.iloc[-1]} images, fewer than a batch of {bs}; weighted sampling will repeat them often")
+    return trn, val
 
 # %% ../nbs/02_data.ipynb #ad092729
 _grey_modes = ('1', 'L', 'LA', 'I', 'I;16', 'I;16B', 'I;16L', 'F')
@@ -143,13 +150,20 @@ def label_file_block(
                      item_tfms=item_tfms, batch_tfms=batch_tfms)
 
 # %% ../nbs/02_data.ipynb #9a1dad2c
+def class_counts(
+    labels, # the label of each image
+    vocab, # class names, in order
+)->np.ndarray:
+    "Number of images of each class of `vocab` among `labels`"
+    return pd.Series(labels).value_counts().reindex(list(vocab)).fillna(0).values.astype(int)
+
 def class_weights(
     labels, # the label of each training image
     vocab, # class names, in order
     strength:float=1.0, # 1: inverse class frequency; 0: all classes equal; in between: partly
 )->np.ndarray:
     "Weight of each class in `vocab`: (n_images / class count) ** strength, scaled to average 1 over the images"
-    counts = pd.Series(labels).value_counts().reindex(list(vocab)).fillna(0).values.astype(float)
+    counts = class_counts(labels, vocab).astype(float)
     w = (counts.sum() / np.maximum(counts, 1)) ** strength
     return w / (w * counts).sum() * counts.sum()
 
@@ -237,6 +251,20 @@ def sampler_kwargs(dss, sampler, strength, bs)->dict:
         raise ConfigError(f"undersampling leaves {n} training images per epoch, fewer than a batch of {bs}: use a smaller batch or strength")
     return dict(targets=targets, strength=strength, undersample=sampler == 'undersample')
 
+# %% ../nbs/02_data.ipynb #a698b785
+def sampler_shares(
+    labels, # the label of each training image
+    vocab, # class names, in order
+    sampler:str='weighted', # 'weighted', 'progressive' (its last epoch), 'undersample' or 'shuffle'
+    strength:float=1.0, # how far the sampler rebalances: 1 fully, 0 not at all
+)->np.ndarray:
+    "Share of each class of `vocab` among the training images the sampler draws in an epoch (on average)"
+    check_sampler(sampler, (*samplers, 'progressive'))
+    counts = class_counts(labels, vocab)
+    if sampler == 'undersample': counts = undersample_counts(counts, strength)
+    elif sampler != 'shuffle': counts = counts * class_weights(labels, vocab, strength)
+    return counts / counts.sum()
+
 # %% ../nbs/02_data.ipynb #bf455389
 def class_order(
     labels, # the label of each image
@@ -277,14 +305,14 @@ def image_dataloaders(
     positive:str=None, # for two classes, the positive class (`class_order`); the second by name when None
     **kwargs # passed on to `Datasets.dataloaders`
 ):
-    "fastai `DataLoaders` for a label table, with a stratified split and (by default) class-balanced sampling"
+    "fastai `DataLoaders` for a label table, with a stratified split checked by `check_split` and (by default) class-balanced sampling"
     check_sampler(sampler)
-    check_split(df, valid_pct, bs)
     size, channels = ifnone(size, auto_size(df, crop)), ifnone(channels, 1 if is_grey(df) else 3)
     vocab = class_order(df.label, positive)
     dblock = label_file_block(vocab, size, crop, channels, valid_pct, seed, aug)
     if num_workers is not None: kwargs['num_workers'] = num_workers
     dss = dblock.datasets(df)
+    check_split(df, valid_pct, bs, seed, dss.splits)
     return dss.dataloaders(bs=bs, dl_type=BalancedDL, dl_kwargs=[sampler_kwargs(dss, sampler, strength, bs), {}],
                            after_item=dblock.item_tfms, after_batch=dblock.batch_tfms, **kwargs)
 

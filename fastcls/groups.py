@@ -14,7 +14,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import StratifiedGroupKFold
 from fastcore.parallel import parallel
-from .labels import open_image, file_columns, pick_col
+from .labels import open_image, file_columns, pick_col, check_class_parts
 from .core import LabelError
 
 # %% auto #0
@@ -156,8 +156,8 @@ def group_split(
     labels, k = np.asarray(labels), max(2, round(1 / valid_pct))
     try: trn, val = next(StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels, np.asarray(groups)))
     except ValueError as e: raise LabelError(f"The groups are too few or too large to split {len(labels)} images: {e}") from e
-    for part, i in (('training', trn), ('validation', val)):
-        if len(set(labels[i])) < len(set(labels)): raise LabelError(f"The {part} split has only the class(es) {sorted(set(labels[i]))}: the groups are too few or too large to split both classes")
+    check_class_parts(labels, {'the training split': trn, 'the validation split': val},
+                      f"The images of that class are in too few (or too large) groups to split {valid_pct:.0%} of them for validation: raise valid_pct (--valid-pct), check the groups (--groups), or merge or drop the class")
     return sorted(trn.tolist()), sorted(val.tolist())
 
 # %% ../nbs/02b_groups.ipynb #2d5468e5

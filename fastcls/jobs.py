@@ -14,7 +14,7 @@ from fastcore.basics import AttrDict
 from fastcore.meta import delegates
 from .core import ConfigError
 from .train import train, train_demo
-from .config import resolve_config, save_config, check_grid, load_grid
+from .config import resolve_config, save_config, check_grid, grid_options, load_grid
 from .search import cross_validate, grid_search
 from .compare import compare_runs
 from .runs import track_run, MLflowCallback
@@ -78,7 +78,7 @@ def cv(
 @delegates(grid_search, but=['grid', 'metric', 'valid_files'])
 def grid(
     data=None, # data folder (the config file's `data` when None)
-    space=None, # search space: a YAML file of options with lists of values (see `load_grid`), or a dict
+    space=None, # search space: a YAML file of options with lists of values (see `load_grid`), or a dict, or a list of dicts
     folds:int=None, # cross-validate each configuration with this many folds; the fixed split when None
     metric:Annotated[str, dict(choices=['hter', 'roc_auc', 'accuracy', 'balanced_accuracy', 'f1', 'far', 'frr'])]='hter', # what ranks the configurations
     config:str=None, # YAML config file of the fixed train options; the other options override it
@@ -89,11 +89,11 @@ def grid(
 )->AttrDict:
     "Grid-search the options of `space`, with the fixed options of a config file and the command line"
     if space is None: raise ConfigError('Give a search space (a YAML file of options with lists of values)')
-    space = check_grid(space) if isinstance(space, dict) else load_grid(space)
+    space = check_grid(space) if isinstance(space, (dict, list)) else load_grid(space)
     opts = resolve_config(config, given, **kwargs)
     data = data or opts.pop('data', None)
     if data is None: raise ConfigError('Give a data folder (or data in the config file)')
-    opts = {k: v for k, v in opts.items() if k not in space and k != 'data'}
+    opts = {k: v for k, v in opts.items() if k not in grid_options(space) and k != 'data'}
     res = grid_search(data, space, folds=folds, metric=metric, **_cbs(opts, mlflow))
     for r in res.table.run: track_run(r, _table(table, Path(res.run).parent))
     return res

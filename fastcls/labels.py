@@ -17,10 +17,10 @@ import mimetypes
 from .core import LabelError
 
 # %% auto #0
-__all__ = ['image_extensions', 'file_columns', 'label_columns', 'image_files', 'check_classes', 'read_label_txt', 'pick_col',
-           'read_table', 'is_table', 'table_text', 'read_label_csv', 'read_class_folders', 'exclude_files',
-           'find_label_file', 'read_labels', 'open_image', 'image_info', 'check_images', 'summarize', 'summary_text',
-           'fingerprint']
+__all__ = ['image_extensions', 'file_columns', 'label_columns', 'image_files', 'check_classes', 'check_class_parts',
+           'read_label_txt', 'pick_col', 'read_table', 'is_table', 'table_text', 'read_label_csv', 'read_class_folders',
+           'exclude_files', 'find_label_file', 'read_labels', 'open_image', 'image_info', 'check_images', 'summarize',
+           'summary_text', 'fingerprint']
 
 # %% ../nbs/01_labels.ipynb #507210bc
 image_extensions = {k for k, v in mimetypes.types_map.items() if v.startswith('image/')}  # fastai's image extensions, without importing fastai (ONNX prediction runs without it)
@@ -64,6 +64,22 @@ def check_classes(
                          "too few to train and validate on (a stray label?)")
     return df
 
+
+# %% ../nbs/01_labels.ipynb #b69f5625
+def check_class_parts(
+    labels, # the label of each image
+    parts:dict, # the positions (into `labels`) of the images of each part of a split, e.g. {'the validation split': val}
+    fix:str='', # what to do about a class missing from a part, said at the end of the error
+    source='labels', # where the labels were read, for messages
+):
+    "Raise a `LabelError` naming each class that has no image in one of `parts`: its number of images, the parts it is missing from, and `fix`"
+    labels = np.asarray(labels)
+    counts, missing = pd.Series(labels).value_counts(), {}
+    for part, idx in parts.items():
+        for c in set(counts.index) - set(labels[np.asarray(idx, dtype=int)]): missing.setdefault(c, []).append(part)
+    if not missing: return
+    what = '; '.join(f"class {c!r} ({counts[c]} image{'s' if counts[c] != 1 else ''}) has none in {', '.join(missing[c])}" for c in sorted(missing, key=str))
+    raise LabelError(f"{source}: every class needs images on each side of the split, but {what}" + (f". {fix}" if fix else ''))
 
 # %% ../nbs/01_labels.ipynb #edc9e08f
 def _read_lines(path):

@@ -7,7 +7,7 @@ Docs: https://fastcls.github.io/fastcls/learner.html.md"""
 # %% ../nbs/03a_learner.ipynb #d9d8913a
 from __future__ import annotations
 from pathlib import Path
-import numpy as np, torch, timm
+import numpy as np, pandas as pd, torch, timm
 from fastcore.basics import ifnone
 from fastcore.foundation import L
 from fastcore.meta import delegates
@@ -19,12 +19,14 @@ from fastai.vision.learner import vision_learner
 import fastai.callback.schedule, fastai.callback.progress  # fit_one_cycle, fine_tune, lr_find and progress bars on every Learner
 from .core import ConfigError, WeightsUnavailable, NotFound
 from .metrics import metrics_for
+from .data import class_counts, class_weights, sampler_shares
 
 # %% auto #0
-__all__ = ['losses', 'make_loss', 'create_learner', 'unused_params']
+__all__ = ['losses', 'weighted_losses', 'make_loss', 'effective_weighting', 'weighting_text', 'create_learner', 'unused_params']
 
 # %% ../nbs/03a_learner.ipynb #f58bc482
-losses = ('ce', 'weighted', 'focal')
+losses = ('ce', 'weighted', 'focal', 'weighted_focal')
+weighted_losses = ('weighted', 'weighted_focal')  # the losses that take class weights
 
 class _FocalLoss(FocalLoss):
     "fastai's `FocalLoss` with its class weight a buffer, so that `.to(device)` moves it (fastai keeps a plain attribute, left on the CPU)"
@@ -49,21 +51,71 @@ class _LabelSmoothingFlat(LabelSmoothingCrossEntropyFlat):
     def __init__(self, eps=0.1, weight=None): BaseLoss.__init__(self, _LabelSmoothing, eps=eps, weight=weight, axis=-1)
 
 def make_loss(
-    loss:str='ce', # 'ce' (cross-entropy), 'weighted' (class-weighted cross-entropy) or 'focal'
-    weights=None, # per-class weights for 'weighted' (and optionally 'focal'), e.g. from `class_weights`
+    loss:str='ce', # 'ce' (cross-entropy), 'weighted' (class-weighted cross-entropy), 'focal', or 'weighted_focal' (the focal loss with class weights)
+    weights=None, # per-class weights, e.g. from `class_weights`: used by 'weighted' and 'weighted_focal' only
     gamma:float=2.0, # focusing parameter of the focal loss
     smoothing:float=0., # label smoothing of the cross-entropy: the share of each target spread evenly over the classes
 ):
-    "A fastai loss for a classifier: plain, class-weighted or focal cross-entropy, optionally with label smoothing"
-    w = None if weights is None else torch.as_tensor(np.asarray(weights), dtype=torch.float32)
-    if smoothing and loss == 'focal': raise ConfigError("label smoothing goes with loss 'ce' or 'weighted', not 'focal'")
+    "A fastai loss for a classifier: plain, class-weighted or focal cross-entropy (with class weights only when asked), optionally with label smoothing"
+    if loss not in losses: raise ConfigError(f"Unknown loss {loss!r}: use {', '.join(map(repr, losses))}")
+    if smoothing and 'focal' in loss: raise ConfigError(f"label smoothing goes with loss 'ce' or 'weighted', not {loss!r}")
     if not 0 <= smoothing < 1: raise ConfigError(f"smoothing should be in [0, 1), got {smoothing}")
-    if loss == 'weighted' and w is None: raise ConfigError("loss='weighted' needs class weights")
-    if loss in ('ce', 'weighted'):
-        w = w if loss == 'weighted' else None
-        return _LabelSmoothingFlat(smoothing, w) if smoothing else CrossEntropyLossFlat(weight=w)
-    if loss == 'focal': return _FocalLossFlat(gamma=gamma, weight=w)
-    raise ConfigError(f"Unknown loss {loss!r}: use 'ce', 'weighted' or 'focal'")
+    if loss in weighted_losses and weights is None: raise ConfigError(f"loss={loss!r} needs class weights")
+    w = torch.as_tensor(np.asarray(weights), dtype=torch.float32) if loss in weighted_losses else None
+    if 'focal' in loss: return _FocalLossFlat(gamma=gamma, weight=w)
+    return _LabelSmoothingFlat(smoothing, w) if smoothing else CrossEntropyLossFlat(weight=w)
+
+# %% ../nbs/03a_learner.ipynb #667939f0
+def effective_weighting(
+    labels, # the label of each training image, e.g. `dls.train.items.label`
+    vocab, # class names, in order, e.g. `dls.vocab`
+    loss:str='ce', # the loss, one of `losses` (the weighted ones with `class_weights` of the training images, as `train` gives them)
+    sampler:str='weighted', # 'weighted', 'progressive' (its last epoch), 'undersample' or 'shuffle'
+    strength:float=1.0, # how far the sampler rebalances: 1 fully, 0 not at all
+)->pd.DataFrame:
+    "Each class's share of the training images and of the sampler's draws, its loss weight per image, and its effective weight: draws times loss weight, normalised"
+    if loss not in losses: raise ConfigError(f"Unknown loss {loss!r}: use {', '.join(map(repr, losses))}")
+    drawn = sampler_shares(labels, vocab, sampler, strength)
+    lw = class_weights(labels, vocab) if loss in weighted_losses else np.ones(len(vocab))
+    eff = drawn * lw
+    return pd.DataFrame(dict(images=class_counts(labels, vocab) / len(labels), drawn=drawn, loss_weight=lw, effective=eff / eff.sum()), index=list(vocab))
+
+# %% ../nbs/03a_learner.ipynb #4f6d96bc
+def _pct(x:float)->str: return f"{100 * x:.3g}%"
+
+def _shares(s:pd.Series, show)->str:
+    "The shares `s` of the classes `show` as text, '...' standing for the others"
+    return ', '.join('...' if c is None else f"{c!r} {_pct(s[c])}" for c in show)
+
+_sampler_words = dict(shuffle='plain shuffling keeps those shares', weighted='the weighted sampler (strength {s:g}) draws {d}',
+                      progressive='progressive sampling draws {d} in its last epoch (strength {s:g})', undersample='undersampling (strength {s:g}) draws {d}')
+_loss_words = dict(ce='the cross-entropy weighs all images alike', weighted='the class-weighted cross-entropy weighs an image of {r!r} {x:.3g}x one of {c!r}',
+                   focal='the focal loss (gamma {g:g}) takes no class weights', weighted_focal='the focal loss (gamma {g:g}) with class weights weighs an image of {r!r} {x:.3g}x one of {c!r}')
+
+# %% ../nbs/03a_learner.ipynb #c9a846a6
+def weighting_text(
+    labels, # the label of each training image, e.g. `dls.train.items.label`
+    vocab, # class names, in order, e.g. `dls.vocab`
+    loss:str='ce', # the loss, one of `losses`
+    sampler:str='weighted', # 'weighted', 'progressive', 'undersample' or 'shuffle'
+    strength:float=1.0, # how far the sampler rebalances
+    gamma:float=2.0, # focusing parameter of the focal loss
+)->str:
+    "A paragraph for the start of a run: each class's effective weight, and whether the imbalance is corrected twice (and how to correct it once)"
+    t = effective_weighting(labels, vocab, loss, sampler, strength)
+    rare, common = t.images.idxmin(), t.images.idxmax()
+    o = t.images.sort_values(ascending=False, kind='stable').index
+    show = list(t.index) if len(t) <= 6 else [*o[:2], None, *o[-2:]]
+    s = (f"Class weighting: the training images are {_shares(t.images, show)}; {_sampler_words[sampler].format(s=strength, d=_shares(t.drawn, show))}, and "
+         f"{_loss_words[loss].format(g=gamma, r=rare, c=common, x=t.loss_weight[rare] / t.loss_weight[common])}: each class's share of the training signal is {_shares(t.effective, show)}.")
+    ratio = t.effective[rare] / t.effective[common]
+    if loss in weighted_losses and sampler != 'shuffle' and strength > 0:
+        s += (f" The imbalance is corrected twice, by the sampler and again by the loss: {rare!r} weighs {ratio:.3g}x as much as {common!r} (1x is balanced), "
+              "which pushes the decisions toward the rare classes. For a single correction use --sampler shuffle with this loss, or --loss ce "
+              f"{'(or focal) ' if 'focal' in loss else ''}with this sampler; both together are allowed, on purpose.")
+    elif ratio < 0.5: s += " The imbalance is not corrected: the rare classes weigh less, and the decisions lean toward the common ones (--sampler weighted or --loss weighted corrects it)."
+    if 'focal' in loss: s += " The focal loss also down-weights the images the model already gets right (mostly of the common classes), which these shares do not count."
+    return s
 
 # %% ../nbs/03a_learner.ipynb #10bf7695
 def _check_arch(arch):
@@ -93,8 +145,8 @@ def create_learner(
     arch:str='resnet18', # any timm classifier, e.g. 'resnet18', 'efficientnet_b0', 'convnext_tiny'
     pretrained:bool=True, # start from pretrained weights (downloaded by timm); False trains from scratch
     weights:str=None, # a local weights file for `arch` (timm's `pretrained_cfg_overlay`), used instead of downloading
-    loss:str='ce', # 'ce', 'weighted' or 'focal' (see `make_loss`)
-    class_wts=None, # per-class loss weights for 'weighted'/'focal' loss
+    loss:str='ce', # 'ce', 'weighted', 'focal' or 'weighted_focal' (see `make_loss`)
+    class_wts=None, # per-class loss weights, used by 'weighted' and 'weighted_focal' (see `effective_weighting` for what they do with the sampler)
     gamma:float=2.0, # focal loss focusing parameter
     smoothing:float=0., # label smoothing of the cross-entropy (see `make_loss`)
     lin_ftrs:list=None, # hidden layer sizes of the head (fastai's default [512] when None)

@@ -6,15 +6,17 @@ Docs: https://fastcls.github.io/fastcls/metrics.html.md"""
 
 # %% ../nbs/03_metrics.ipynb #4727dc49
 from __future__ import annotations
-import numpy as np
+import warnings
+import numpy as np, torch
 from sklearn import metrics as skm
 from fastai.metrics import AccumMetric, accuracy, BalancedAccuracy, RocAucBinary, RocAuc, F1Score
 
 # %% auto #0
-__all__ = ['boot_metrics', 'mc_boot_metrics', 'far_frr', 'hter', 'HTER', 'FAR', 'FRR', 'binary_metrics', 'multiclass_metrics',
-           'metrics_for', 'bootstrap_metrics', 'bootstrap_ci', 'paired_bootstrap', 'value_ci', 'binary_report',
-           'report_text', 'most_confused_pairs', 'multiclass_ci', 'paired_bootstrap_multiclass', 'multiclass_report',
-           'predictions_report', 'multiclass_text', 'ece', 'brier', 'calibration_metrics', 'multiclass_calibration']
+__all__ = ['boot_metrics', 'mc_boot_metrics', 'far_frr', 'hter', 'RocAucOrNan', 'HTER', 'FAR', 'FRR', 'binary_metrics',
+           'multiclass_metrics', 'metrics_for', 'bootstrap_metrics', 'bootstrap_ci', 'paired_bootstrap', 'value_ci',
+           'binary_report', 'report_text', 'most_confused_pairs', 'multiclass_ci', 'paired_bootstrap_multiclass',
+           'multiclass_report', 'predictions_report', 'multiclass_text', 'ece', 'brier', 'calibration_metrics',
+           'multiclass_calibration']
 
 # %% ../nbs/03_metrics.ipynb #cfc4df1c
 def far_frr(
@@ -43,6 +45,33 @@ def _pos(f):
 def _far(p, t): return far_frr(p, t)[0]
 def _frr(p, t): return far_frr(p, t)[1]
 
+# %% ../nbs/03_metrics.ipynb #fac7d6aa
+class RocAucOrNan(AccumMetric):
+    "fastai's `RocAuc` (macro one-vs-rest AUC), or `RocAucBinary` for two classes, giving NaN with a note (the first time) when the images lack a class"
+    def __init__(self,
+        binary:bool=False, # two classes: the AUC of the positive-class probability, as `RocAucBinary`
+    ):
+        ref = RocAucBinary() if binary else RocAuc()
+        super().__init__(ref.func, dim_argmax=ref.dim_argmax, activation=ref.activation, thresh=ref.thresh, to_np=True, invert_arg=True, flatten=ref.flatten, **ref.kwargs)
+        self.noted, self.vocab = False, None
+
+    def accumulate(self, learn):
+        "Keep the class names of `learn`'s DataLoaders for the note, and accumulate as fastai does"
+        self.vocab = getattr(getattr(learn, 'dls', None), 'vocab', None)
+        super().accumulate(learn)
+
+    @property
+    def value(self):
+        if len(self.targs) == 0: return
+        n = self.preds[0].shape[-1] if self.preds[0].ndim == 2 else 2
+        missing = sorted(set(range(n)) - set(torch.cat(self.targs).unique().tolist()))
+        if not missing: return super().value
+        if not self.noted:
+            names = ', '.join(repr(str(self.vocab[i])) if self.vocab is not None else str(i) for i in missing)
+            print(f"note: {self.name} is nan: the validation images hold no image of class {names}, and an AUC needs images of every class")
+            self.noted = True
+        return float('nan')
+
 # %% ../nbs/03_metrics.ipynb #846a3502
 def HTER(): return AccumMetric(_pos(hter), flatten=False, name='hter')
 def FAR(): return AccumMetric(_pos(_far), flatten=False, name='far')
@@ -50,12 +79,12 @@ def FRR(): return AccumMetric(_pos(_frr), flatten=False, name='frr')
 
 def binary_metrics():
     "The metrics fastcls reports after every epoch: accuracy, balanced accuracy, ROC AUC, HTER, FAR and FRR"
-    return [accuracy, BalancedAccuracy(), RocAucBinary(), HTER(), FAR(), FRR()]
+    return [accuracy, BalancedAccuracy(), RocAucOrNan(binary=True), HTER(), FAR(), FRR()]
 
 # %% ../nbs/03_metrics.ipynb #0520d3f2
 def multiclass_metrics():
-    "The metrics fastcls reports after every epoch for more than two classes: accuracy, balanced accuracy, macro F1 and one-vs-rest macro ROC AUC"
-    return [accuracy, BalancedAccuracy(), F1Score(average='macro'), RocAuc()]
+    "The metrics fastcls reports after every epoch for more than two classes: accuracy, balanced accuracy, macro F1 and one-vs-rest macro ROC AUC (NaN when the images lack a class)"
+    return [accuracy, BalancedAccuracy(), F1Score(average='macro'), RocAucOrNan()]
 
 def metrics_for(
     n_classes:int, # number of classes of the task
@@ -186,6 +215,7 @@ def value_ci(
     digits:int=3, # decimals
 )->str:
     "`v` and its interval as text, e.g. '0.027 [0.012, 0.049]'"
+    if v != v: return 'nan'  # not measured (a class without images): no interval either
     return f'{v:.{digits}f}' + (f' [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]' if ci is not None else '')
 
 # %% ../nbs/03_metrics.ipynb #c892fceb
@@ -264,7 +294,9 @@ def multiclass_ci(
     for s in range(0, n_boot, chunk):
         out.append(_mc_count_metrics(probs, idx, pred, ms, [_resample_counts(rng, len(i), min(chunk, n_boot - s)) for i in idx]))
     q = [50 * (1 - level), 50 * (1 + level)]
-    return {k: [float(x) for x in np.nanpercentile(np.concatenate([o[k] for o in out]), q)] for k in mc_boot_metrics}
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', RuntimeWarning)  # all-NaN: the AUC of a class without images
+        return {k: [float(x) for x in np.nanpercentile(np.concatenate([o[k] for o in out]), q)] for k in mc_boot_metrics}
 
 # %% ../nbs/03_metrics.ipynb #6d4b5122
 def paired_bootstrap_multiclass(
@@ -334,12 +366,15 @@ def multiclass_text(r:dict)->str:
     "A short readable summary of `multiclass_report`'s result, with the 95% intervals when it has them"
     ci, d = r.get('ci', {}), 3 if 'ci' in r else 4
     def v(k): return value_ci(r[k], ci.get(k), d)
+    def m(o, k): return f"{o[k]:.3f}" if o['n'] else '    -'  # recall, F1 and AUC of a class without images are not measured
     topk = ''.join(f"  top-{k} accuracy {x:.{d}f}" for k, x in r['top_k_accuracy'].items())
-    rows = '\n'.join(f"  {c:>12}  {o['n']:>5}  {o['precision']:.3f}  {o['recall']:.3f}  {o['f1']:.3f}  {o['roc_auc']:.3f}" for c, o in r['per_class'].items())
+    rows = '\n'.join(f"  {c:>12}  {o['n']:>5}  {o['precision']:.3f}  {m(o, 'recall')}  {m(o, 'f1')}  {m(o, 'roc_auc')}" for c, o in r['per_class'].items())
     conf = ', '.join(f"{a}->{b} ({n})" for a, b, n in r['most_confused'][:5]) or 'none'
+    none = [c for c, o in r['per_class'].items() if not o['n']]
     b = r.get('bootstrap')
     return (f"n={r['n']}, {r['n_classes']} classes  balanced accuracy {v('balanced_accuracy')}  macro F1 {v('f1_macro')}  macro AUC {v('roc_auc')}\n"
             f"accuracy {v('accuracy')}{topk}\n  {'class':>12}  {'n':>5}  prec.  recall F1     AUC\n{rows}\nmost confused (true->predicted): {conf}" +
+            (f"\nno image of class {', '.join(map(repr, none))} here: its recall, F1 and AUC are not measured (-), and the macro AUC is nan" if none else '') +
             (f"\n[95% intervals: stratified bootstrap, {b['resamples']} resamples]" if b else ''))
 
 # %% ../nbs/03_metrics.ipynb #5459e451

@@ -14,13 +14,13 @@ import json, inspect, time, re, os
 from datetime import datetime
 from pathlib import Path
 import numpy as np, pandas as pd, yaml
-from sklearn.model_selection import StratifiedKFold, StratifiedGroupKFold, ParameterGrid
+from sklearn.model_selection import StratifiedKFold, StratifiedGroupKFold
 from fastcore.basics import AttrDict
 from fastcore.meta import delegates
 from fastai.torch_core import num_distrib
 import matplotlib.pyplot as plt
 from .core import LabelError, ConfigError, NotFound, write_atomic, save_fig
-from .labels import read_labels, check_images
+from .labels import read_labels, check_images, check_class_parts
 from .groups import add_groups, group_report, group_text
 from .metrics import hter, binary_report, report_text, value_ci, paired_bootstrap
 from .interpret import threshold_sweep
@@ -29,7 +29,7 @@ from .metrics import predictions_report
 from .calibrate import fit_calibration, calibration_report, calibration_text, calibrate_model, calibrate_probs, cross_fit
 from .predict import write_predictions, load_model
 from .train import train
-from .config import check_grid, save_config
+from .config import check_grid, grid_options, grid_points, save_config
 from .label_issues import write_label_issues
 
 # %% ../nbs/08a_search.ipynb #0c791e8f
@@ -43,17 +43,21 @@ def cv_folds(
     folds:int=5, # number of folds
     seed:int=42, # seed of the shuffle before splitting
 )->list:
-    "The validation rows of each stratified fold, each `group` (when `df` has that column) in one fold: a list of index arrays into `df`"
+    "The validation rows of each stratified fold, each `group` (when `df` has that column) in one fold, every class in each fold's validation and training images: a list of index arrays into `df`"
     if folds < 2: raise ConfigError(f"Cross-validation needs at least 2 folds, not {folds}")
-    counts = df.label.value_counts()
-    if counts.min() < folds:
-        raise LabelError(f"Class {counts.idxmin()!r} has only {counts.min()} images, fewer than the {folds} folds: "
-                         f"each fold needs at least one image of each class; use at most {counts.min()} folds")
-    if 'group' in df and df.group.duplicated().any():
-        if df.group.nunique() < folds: raise LabelError(f"{df.group.nunique()} groups of images are too few for {folds} folds")
-        return [v for _, v in StratifiedGroupKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(df)), df.label.values, df.group.values)]
-    skf = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    return [v for _, v in skf.split(np.zeros(len(df)), df.label.values)]
+    counts, src = df.label.value_counts(), df.attrs.get('source', 'labels')
+    if len(few := counts[counts < folds]):
+        m = int(few.min())
+        raise LabelError(f"{src}: " + ', '.join(f"class {c!r} has only {n} image{'s' if n != 1 else ''}" for c, n in few.items()) + f", fewer than the {folds} folds: "
+                         "each fold needs an image of each class to validate on; " + (f"use at most {m} folds (--folds {m}), or merge or drop the class" if m >= 2 else "merge or drop the class"))
+    grouped = 'group' in df and df.group.duplicated().any()
+    if grouped and df.group.nunique() < folds: raise LabelError(f"{df.group.nunique()} groups of images are too few for {folds} folds")
+    kf = StratifiedGroupKFold(folds, shuffle=True, random_state=seed) if grouped else StratifiedKFold(folds, shuffle=True, random_state=seed)
+    vs = [v for _, v in kf.split(np.zeros(len(df)), df.label.values, df.group.values if grouped else None)]
+    parts = {p: i for k, v in enumerate(vs) for p, i in ((f'the validation images of fold {k}', v), (f'the training images of fold {k}', np.setdiff1d(np.arange(len(df)), v)))}
+    check_class_parts(df.label.values, parts, ("The images of that class are in too few (or too large) groups for the folds: check the groups (--groups), " if grouped else '') +
+                      "use fewer folds (--folds), or merge or drop the class", src)
+    return vs
 
 # %% ../nbs/08a_search.ipynb #fba7609a
 def metric_row(r:dict)->dict:
@@ -287,7 +291,7 @@ def _point_name(i, params)->str:
 @delegates(train, but=['resume'])
 def grid_search(
     data, # data folder, as for `train`
-    grid:dict, # train options to try, each with a list of values, e.g. {'lr': [1e-3, 3e-3], 'loss': ['ce', 'focal']}
+    grid:dict|list, # train options to try, each with a list of values, e.g. {'lr': [1e-3, 3e-3], 'loss': ['ce', 'focal']}; or a list of such grids, each spanned on its own
     folds:int=None, # cross-validate each configuration with this many folds; train once on the fixed split when None
     out='runs', # folder that holds the grid-search folder
     name:str=None, # name of the grid-search folder; data folder name, 'grid' and time when None
@@ -297,10 +301,10 @@ def grid_search(
     "Train every configuration of `grid`; write the table of results, best first, and the best configuration as a YAML config file"
     _one_process('grid_search')
     grid = check_grid(grid)
-    if both := set(grid) & set(kwargs): raise ConfigError(f"{', '.join(sorted(both))} is both in the grid and a fixed option")
+    if both := set(grid_options(grid)) & set(kwargs): raise ConfigError(f"{', '.join(sorted(both))} is both in the grid and a fixed option")
     gdir = Path(out).resolve()/(name or f"{Path(data).resolve().name}-grid-{datetime.now():%Y%m%d-%H%M%S}")
     rows = []
-    for i, params in enumerate(ParameterGrid(grid)):
+    for i, params in enumerate(grid_points(grid)):
         pn = _point_name(i, params)
         if folds: r = cross_validate(data, folds=folds, out=gdir, name=pn, **params, **kwargs); m, sd = r.mean, r.std
         else: r = train(data, out=gdir, name=pn, **_own_pred_file({**params, **kwargs}, gdir/pn)); save_config(r.run); m, sd = metric_row(r), {}
@@ -327,7 +331,7 @@ def _grid_finish(gdir, rows, metric, grid, kwargs):
     table = pd.DataFrame(rows).sort_values(metric, ascending=metric in lower_better, kind='stable').reset_index(drop=True)
     table['within_noise'] = _within_noise(table, metric)
     write_atomic(gdir/'grid.csv', table.to_csv(index=False))
-    best = {**{k: v for k, v in kwargs.items() if k not in ('cbs', 'name')}, **{k: table.loc[0, k] for k in grid}}
+    best = {**{k: v for k, v in kwargs.items() if k not in ('cbs', 'name')}, **{k: table.loc[0, k] for k in grid_options(grid) if k in table and pd.notna(table.loc[0, k])}}
     best = json.loads(json.dumps(best, default=lambda o: o.item() if hasattr(o, 'item') else str(o)))
     write_atomic(gdir/'best.yaml', yaml.safe_dump(best, sort_keys=False))
     print(f"\ngrid search in {gdir}, best {metric} first:\n{table.drop(columns='run').round(4).to_string()}\nwithin_noise: {metric} not distinguishable from the best one's "
