@@ -41,14 +41,15 @@ def _save(img, path, rgb):
     im = Image.fromarray(img)
     (im.convert('RGB') if rgb else im).save(path)
 
-def _write_layout(dest, imgs, lab, val, labels, layout, rgb, folders=None):
-    "Write the images `val` to val_img/, and the images `lab` with their `labels` (text, one per image) in `layout`; `folders` names each one's class folder (its label when None)"
+def _write_layout(dest, imgs, lab, val, labels, layout, rgb, folders=None, padded=True):
+    "Write the images `val` to val_img/, and the images `lab` with their `labels` (text, one per image) in `layout`; `folders` names each one's class folder (its label when None); `padded` zero-pads the numbered names of the label-file layout"
+    name = (lambda i: f'{i:06d}.png') if padded else (lambda i: f'{i}.png')
     if len(val):
         (dest/'val_img').mkdir(parents=True, exist_ok=True)
-        for i, j in enumerate(val): _save(imgs[j], dest/'val_img'/f'{i+1:06d}.png', rgb)
+        for i, j in enumerate(val): _save(imgs[j], dest/'val_img'/name(i+1), rgb)
     if layout == 'label_file':
         (dest/'train_img').mkdir(parents=True, exist_ok=True)
-        for i, j in enumerate(lab): _save(imgs[j], dest/'train_img'/f'{i+1:06d}.png', rgb)
+        for i, j in enumerate(lab): _save(imgs[j], dest/'train_img'/name(i+1), rgb)
         (dest/'label_train.txt').write_text(''.join(f'{l}\n' for l in labels))
     elif layout == 'csv':
         (dest/'images').mkdir(parents=True, exist_ok=True)
@@ -71,6 +72,7 @@ def make_digits(
     positive:int=0, # the digit that is the minority class (label 1)
     rgb:bool=False, # write RGB instead of greyscale PNGs
     seed:int=42, # seed of the subsample
+    padded:bool=True, # zero-padded numbered file names (000001.png); False writes 1.png, 2.png, ... 10.png, whose lexical and natural orders differ
 )->Path:
     "Write a small real, imbalanced binary data set (one digit against the rest) in one of fastcls's layouts"
     dest = Path(dest)
@@ -79,7 +81,7 @@ def make_digits(
     val, lab = order[:n_val], order[n_val:]
     lab = lab[_subsample(ys[lab], n, seed)]
     folders = [f'digit{positive}' if ys[j] else 'other' for j in lab]
-    _write_layout(dest, imgs, lab, sorted(val), [str(ys[j]) for j in lab], layout, rgb, folders)
+    _write_layout(dest, imgs, lab, sorted(val), [str(ys[j]) for j in lab], layout, rgb, folders, padded)
     return dest
 
 # %% ../nbs/00a_datasets.ipynb #b0affe8c

@@ -11,11 +11,12 @@ __all__ = ['class_counts', 'plot_class_counts', 'image_table', 'plot_image_sizes
 
 # %% ../nbs/06_explore.ipynb #8e39973e
 from pathlib import Path
+from typing import Annotated
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
 from PIL import Image
 from fastcore.parallel import parallel
-from .labels import read_labels, check_images, summarize, image_files
+from .labels import read_labels, check_images, summarize, image_files, file_orders
 from .data import is_grey
 from .groups import image_hashes, near_pairs, near_pairs_between
 from .core import save_fig, write_atomic
@@ -274,7 +275,7 @@ def _report_md(s, cc, it, dups, leaks, near, near_leaks):
     "The Markdown page of the report: summary, tables, and every figure"
     f, ratio = s['figures'], cc['count'].max() / cc['count'].min()
     return '\n'.join([
-        f"# Data set report: {s['data']}\n", f"{s['n_images']} labelled images read from `{s['source']}`; " +
+        f"# Data set report: {s['data']}\n", f"{s['n_images']} labelled images read from `{s['source']}`" + (f" (lines paired with the file names in {s['order']} order)" if s.get('order') in file_orders else '') + "; " +
         (f"{s['n_unlabelled']} unlabelled images in `{s['unlabelled']}`.\n" if s['unlabelled'] else "No unlabelled images to search for leaks (no `val_img/`; give a folder with `--predict DIR`).\n"),
         "## Classes\n", _md_table(cc), f"Majority to minority ratio {ratio:.1f}:1 (minority {s['minority_ratio']:.1%}).\n",
         f"![classes]({f['class_counts']})\n", "## Image sizes, modes and channels\n", _md_table(it), f"![sizes]({f['image_sizes']})\n",
@@ -306,12 +307,13 @@ def explore(
     seed:int=42, # seed of the random choices
     near_dist:int=4, # most bits in which the perceptual hashes of near copies differ (as `fastcls_train --groups` joins them); negative: exact copies only
     n_workers:int=4, # threads that decode images
+    order:Annotated[str, dict(choices=list(file_orders))]=None, # order of the file names that a label file of one label per line follows: natural (2.png before 10.png) or lexical (10.png before 2.png); by default only names whose two orders agree (`fastcls.labels.read_labels`)
 )->dict:
     "Write figures, tables of duplicates and leaks, and a report.md page about the data set in `data` to `out`"
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    df = check_images(read_labels(data, labels, images, file_col, label_col), n_workers)
+    df = check_images(read_labels(data, labels, images, file_col, label_col, order=order), n_workers)
     udir = Path(predict) if predict else Path(data)/unlabelled if unlabelled else None
-    ufiles = [str(o) for o in image_files(udir)] if udir is not None and udir.is_dir() else []
+    ufiles = [str(o) for o in image_files(udir, order='lexical')] if udir is not None and udir.is_dir() else []  # searched for copies: any order
     h, hu = file_hashes(df, n_workers), file_hashes(pd.DataFrame({'file': ufiles}), n_workers)
     dups, leaks = find_duplicates(h), find_leaks(h, hu)
     near, near_leaks = find_near_copies(h, max_distance=near_dist), find_near_copies(h, hu, near_dist)

@@ -69,7 +69,7 @@ def export_metadata(
     run, # run folder or cross-validation folder
     threshold:float=0.5, # positive-class probability from which an image is predicted positive
 )->dict:
-    "What a deployed model needs to know about its run, from the (first) run's settings.json"
+    "What a deployed model needs to know about its run, from the (first) run's settings.json: classes, threshold, geometry, calibration, and the order of file names its label files follow (`order`, None when none was given)"
     models = run_models(run)
     ss = [json.loads((p.parent/'settings.json').read_text()) for p in models]
     geo = {json.dumps([s['vocab'], s['size'], s['channels'], s.get('args', {}).get('crop')]) for s in ss}
@@ -79,7 +79,7 @@ def export_metadata(
     two = len(vocab) == 2  # more classes have no positive class and no threshold: each image gets its most probable class
     return dict(vocab=vocab, positive=vocab[-1] if two else None, threshold=threshold if two else None, size=s['size'], crop=args.get('crop'), channels=s['channels'],
                 input='uint8 images (N, H, W, C) at the training size', output='class probabilities (N, n_classes)',
-                calibration=args.get('calibrate', 'none'), arch=args.get('arch'), folds=len(models), run=str(Path(run).resolve()),
+                calibration=args.get('calibrate', 'none'), arch=args.get('arch'), order=args.get('order'), folds=len(models), run=str(Path(run).resolve()),
                 versions={**s.get('versions', {}), 'fastcls': __version__, 'torch': torch.__version__})
 
 # %% ../nbs/10_export.ipynb #82207d67
@@ -120,7 +120,7 @@ def export_onnx(
     net, meta = probs_model(run), export_metadata(run, threshold)
     out = Path(out) if out else Path(run)/('model.onnx' if quantize == 'none' else 'model.int8.onnx')
     if quantize == 'none': _export_float(net, meta, out, opset); return out
-    if calib: files, targets = image_files(calib), None
+    if calib: files, targets = image_files(calib, order='lexical'), None  # calibration images: their order does not matter
     else: v = validation_images(run); files, targets = v.file.tolist(), v.target.tolist()
     with tempfile.TemporaryDirectory(dir=out.parent) as d:
         _export_float(net, meta, Path(d)/'float.onnx', opset)

@@ -14,31 +14,71 @@ from PIL import Image
 from fastcore.foundation import L
 from fastcore.parallel import parallel
 import mimetypes
-from .core import LabelError
+from .core import LabelError, ConfigError
 
 # %% auto #0
-__all__ = ['image_extensions', 'file_columns', 'label_columns', 'image_files', 'check_classes', 'check_class_parts',
-           'read_label_txt', 'pick_col', 'read_table', 'is_table', 'table_text', 'read_label_csv', 'read_class_folders',
-           'exclude_files', 'find_label_file', 'read_labels', 'open_image', 'image_info', 'check_images', 'summarize',
-           'summary_text', 'fingerprint']
+__all__ = ['image_extensions', 'file_orders', 'file_columns', 'label_columns', 'natural_key', 'sort_files', 'check_order',
+           'image_files', 'check_classes', 'check_class_parts', 'read_label_txt', 'pick_col', 'read_table', 'is_table',
+           'table_text', 'read_label_csv', 'read_class_folders', 'exclude_files', 'find_label_file', 'read_labels',
+           'open_image', 'image_info', 'check_images', 'summarize', 'order_text', 'summary_text', 'fingerprint']
 
 # %% ../nbs/01_labels.ipynb #507210bc
 image_extensions = {k for k, v in mimetypes.types_map.items() if v.startswith('image/')}  # fastai's image extensions, without importing fastai (ONNX prediction runs without it)
+
+# %% ../nbs/01_labels.ipynb #3b97b72b
+file_orders = ('lexical', 'natural')  # the orders of file names a label file of one label per line can follow
+
+def natural_key(
+    name:str, # a file name
+)->tuple:
+    "Sort key of the natural order: runs of digits as integers, the text between them casefolded, ties broken by the lexical order"
+    parts = re.split(r'([0-9]+)', name)  # text, digits, text, ...: always text at even places
+    return tuple(int(p) if i % 2 else p.casefold() for i, p in enumerate(parts)), name
+
+def _order_name(order):
+    "`order` when it names one of `file_orders` (or is None), else a `ConfigError`"
+    if order is not None and order not in file_orders: raise ConfigError(f"Unknown order {order!r}: use natural or lexical")
+    return order
+
+def sort_files(
+    files, # file paths or names
+    order:str='lexical', # 'lexical' (by the names' characters) or 'natural' (numbers as numbers, case ignored: `natural_key`)
+)->list:
+    "`files` sorted by their names (not their folders) in `order`"
+    _order_name(order)
+    return sorted(files, key=lambda o: natural_key(Path(o).name) if order == 'natural' else Path(o).name)
+
+# %% ../nbs/01_labels.ipynb #ed87f006
+def check_order(
+    files, # the image files of one folder
+    order:str=None, # 'lexical' or 'natural' to pair them with lines in that order; None: only when both orders agree
+    folder=None, # the folder, named in the message
+)->str:
+    "The order to pair `files` with the lines of a label file: `order`, or with none 'lexical' when both orders agree; refuse, showing where they disagree, otherwise"
+    if _order_name(order) is not None: return order
+    lex, nat = [Path(o).name for o in sort_files(files, 'lexical')], [Path(o).name for o in sort_files(files, 'natural')]
+    diff = [(i, a, b) for i, (a, b) in enumerate(zip(lex, nat), 1) if a != b]
+    if not diff: return 'lexical'
+    shown = '; '.join(f'line {i}: lexical {a}, natural {b}' for i, a, b in diff[:4]) + (f'; ... ({len(diff)} lines differ)' if len(diff) > 4 else '')
+    raise LabelError(f"{folder or 'These images'}: the lexical order of the file names (character by character: 10.png before 2.png) and their natural order "
+                     f"(numbers as numbers: 2.png before 10.png) differ, so which line of a label file of one label per line belongs to which image is ambiguous: {shown}. "
+                     "Say which order the lines follow: --order natural or --order lexical (order= in Python and in config files)")
 
 # %% ../nbs/01_labels.ipynb #0671e50f
 def image_files(
     folder, # folder holding the images (not searched recursively)
     note:bool=True, # print a note naming the other files in `folder`, which are ignored
+    order:str=None, # 'lexical' or 'natural' (`sort_files`); None: the file names must sort the same both ways (`check_order`)
 )->L:
-    "Image files in `folder`, sorted by file name, the order label files follow"
+    "Image files in `folder`, sorted by file name in `order`, the order label files follow"
     folder = Path(folder)
     if not folder.is_dir(): raise LabelError(f"Image folder {folder} does not exist")
-    found = sorted((o for o in folder.iterdir() if o.is_file()), key=lambda o: o.name)
-    files = L(o for o in found if o.suffix.lower() in image_extensions)
-    others = [o.name for o in found if o.suffix.lower() not in image_extensions]
+    found = [o for o in folder.iterdir() if o.is_file()]
+    files = [o for o in found if o.suffix.lower() in image_extensions]
+    others = sorted(o.name for o in found if o.suffix.lower() not in image_extensions)
     if not files: raise LabelError(f"Image folder {folder} is empty: no image files (.png, .jpg, .jpeg, .tif, .bmp, ...) in it")
     if others and note: print(f"note: {len(others)} file(s) in {folder} are not images and are ignored: {', '.join(others[:5])}" + (' ...' if len(others) > 5 else ''))
-    return files
+    return L(sort_files(files, check_order(files, order, folder)))
 
 # %% ../nbs/01_labels.ipynb #2ee0d231
 _float_re = re.compile(r'^[+-]?(\d+\.\d*|\.\d+)([eE][+-]?\d+)?$')
@@ -104,10 +144,11 @@ def _check_int_labels(lines, path):
 # %% ../nbs/01_labels.ipynb #9487dc98
 def read_label_txt(
     data, # data folder
-    labels:str='label_train.txt', # label file, one label per line in sorted file-name order (relative to `data`)
+    labels:str='label_train.txt', # label file, one label per line in the order of the file names (relative to `data`)
     images:str='train_img', # image folder (relative to `data`)
+    order:str=None, # the order of the file names the lines follow: 'natural' or 'lexical'; None when both orders agree (`check_order`)
 )->pd.DataFrame:
-    "Labels from a text file with one label per image, in sorted file-name order"
+    "Labels from a text file with one label per image, in the order of the file names"
     data = Path(data)
     lpath, ipath = data/labels, data/images
     if not lpath.is_file(): raise LabelError(f"Label file {lpath} does not exist")
@@ -115,12 +156,12 @@ def read_label_txt(
     blanks = [i+1 for i, o in enumerate(lines) if not o]
     if blanks: raise LabelError(f"{lpath}, line {blanks[0]}: blank line ({len(blanks)} blank lines in all); every image needs a label")
     if sum(bool(_int_re.match(o)) for o in lines) > len(lines) / 2: _check_int_labels(lines, lpath)  # mostly integers: all must be
-    files = image_files(ipath)
+    files = image_files(ipath, order=order)
     if len(lines) != len(files):
         raise LabelError(f"{lpath} has {len(lines)} labels but {ipath} has {len(files)} images: "
-                         "it needs exactly one label per image, in sorted file-name order")
+                         "it needs exactly one label per image, in the order of the file names")
     df = pd.DataFrame({'file': [str(o) for o in files], 'label': lines, 'line': range(1, len(lines)+1)})
-    df.attrs['source'] = str(lpath)
+    df.attrs.update(source=str(lpath), order=order or 'either')
     return check_classes(df, lpath)
 
 # %% ../nbs/01_labels.ipynb #36d33d26
@@ -242,7 +283,7 @@ def read_class_folders(
     root = data/'train' if (data/'train').is_dir() else data
     dirs = sorted(o for o in root.iterdir() if o.is_dir() and o.name not in _not_classes and not o.name.startswith(('.', '_')))
     if not dirs: raise LabelError(f"{root} has no class folders (and no label_train.txt or CSV label file)")
-    rows = [(str(f), d.name, 0) for d in dirs for f in image_files(d)]
+    rows = [(str(f), d.name, 0) for d in dirs for f in image_files(d, order='lexical')]  # the folder gives the label: any order pairs right
     df = pd.DataFrame(rows, columns=['file', 'label', 'line'])
     df.attrs['source'] = str(root)
     return check_classes(df, root)
@@ -289,14 +330,16 @@ def read_labels(
     file_col:str=None, # CSV column of file names or ids
     label_col:str=None, # CSV column of labels
     exclude:str=None, # text file (relative to `data`) listing images to leave out, e.g. excluded.txt from a review
+    order:str=None, # order of the file names that a label file of one label per line follows: 'natural' (2.png before 10.png) or 'lexical' (10.png before 2.png); None: refuse names whose two orders differ. Tables and class folders do not need it
 )->pd.DataFrame:
     "Read images and labels from `data` in whichever layout it has: label file, CSV, or one folder per class"
     data = Path(data)
     if not data.is_dir(): raise LabelError(f"Data folder {data} does not exist")
+    _order_name(order)
     if labels is None: labels = find_label_file(data)
     if labels is None: df = read_class_folders(data)
     elif (data/labels).is_file() and is_table(data/labels): df = read_label_csv(data, labels, images, file_col, label_col)
-    else: df = read_label_txt(data, labels, images or next((o for o in ('train_img', 'train', 'images') if (data/o).is_dir()), 'train_img'))
+    else: df = read_label_txt(data, labels, images or next((o for o in ('train_img', 'train', 'images') if (data/o).is_dir()), 'train_img'), order)
     return exclude_files(df, data, exclude) if exclude else df
 
 # %% ../nbs/01_labels.ipynb #051d92fc
@@ -353,21 +396,27 @@ def check_images(
 def summarize(
     df:pd.DataFrame, # label table after `check_images`
 )->dict:
-    "Image count, class counts and ratio, image sizes and modes of a checked label table"
+    "Image count, class counts and ratio, image sizes and modes of a checked label table, and the order of its label file's lines (None for tables and class folders)"
     counts = df.label.value_counts().sort_index()
     sizes = Counter(f'{w}x{h}' for w, h in zip(df.width, df.height))
     return dict(source=df.attrs.get('source', ''), n_images=len(df), classes={str(k): int(v) for k, v in counts.items()},
                 minority_ratio=round(counts.min() / counts.sum(), 4), sizes=dict(sizes.most_common(5)),
-                n_sizes=len(sizes), modes=dict(Counter(df['mode']).most_common()))
+                n_sizes=len(sizes), modes=dict(Counter(df['mode']).most_common()), order=df.attrs.get('order'))
 
 # %% ../nbs/01_labels.ipynb #a491220d
+def order_text(
+    order:str, # an order of file names from `check_order` ('natural', 'lexical'), or 'either' / None when none was needed
+)->str:
+    "How `order` reads in summaries and messages"
+    return order if order in file_orders else 'either (the file names sort the same lexically and naturally)'
+
 def summary_text(s:dict)->str:
     "A short readable summary of `summarize`'s result"
     cls = ', '.join(f'{k}: {v}' for k, v in s['classes'].items())
     sizes = ', '.join(f'{k} ({v})' for k, v in s['sizes'].items()) + (f' and {s["n_sizes"]-5} more' if s['n_sizes'] > 5 else '')
     modes = ', '.join(f'{k} ({v})' for k, v in s['modes'].items())
     return (f"{s['n_images']} images from {s['source']}\n  classes: {cls} (minority {s['minority_ratio']:.1%})\n"
-            f"  sizes: {sizes}\n  modes: {modes}")
+            f"  sizes: {sizes}\n  modes: {modes}" + (f"\n  order: {order_text(s['order'])}" if s.get('order') else ''))
 
 # %% ../nbs/01_labels.ipynb #7ef204c2
 def fingerprint(

@@ -15,8 +15,8 @@ from PIL import Image
 from fastcore.basics import ifnone
 from fastprogress.fastprogress import progress_bar
 from .core import FastclsError
-from .labels import open_image, image_files
-from .predict import write_predictions
+from .labels import open_image, image_files, order_text
+from .predict import write_predictions, check_target, known_outputs
 
 # %% auto #0
 __all__ = ['ExtraMissing', 'import_onnx', 'center_crop_pad', 'resize_crop', 'decode_image', 'onnx_session', 'onnx_metadata',
@@ -132,27 +132,37 @@ def onnx_probs(
     return decoded_probs(lambda b: sess.run(None, {name: b})[0], onnx_metadata(sess), files, bs, n_workers, progress)
 
 # %% ../nbs/10a_onnx_predict.ipynb #cee74d61
-def _write_labels(files, probs, meta, model, out, csv, threshold, engine)->pd.DataFrame:
+def _targets(model, out, csv)->list:
+    "Check the files an exported model's predictions go to, before any work; the files fastcls wrote beside the model that they may be copies of"
+    known = known_outputs([model])
+    check_target(out, known); check_target(csv, known, '--csv')
+    return known
+
+def _write_labels(files, probs, meta, model, out, csv, threshold, engine, order, known)->pd.DataFrame:
     "Write the label file and CSV of an exported model's predictions, at `threshold` or the model's own, and say so"
-    df = write_predictions(files, probs, meta['vocab'], out, csv, ifnone(threshold, meta.get('threshold', 0.5)))
-    print(f"{len(df)} images predicted by {Path(model).name} ({engine})" + (f'; labels written to {out}' if out else ''))
+    df = write_predictions(files, probs, meta['vocab'], out, csv, ifnone(threshold, meta.get('threshold', 0.5)), writer=str(model), known=known)
+    print(f"{len(df)} images predicted by {Path(model).name} ({engine})" + (f'; labels written to {out} (order: {order_text(order)})' if out else ''))
     return df
 
 def predict_onnx(
     model, # ONNX file from `export_onnx`
     images, # folder of images to predict
-    out=None, # label file to write, one predicted label per line in sorted file-name order (none when None)
-    csv=None, # CSV of file names, class probabilities and labels (none when None)
+    out=None, # label file to write, one predicted label per line in the order of the file names (none when None); never over a file fastcls did not write
+    csv=None, # CSV of file names, class probabilities and labels (none when None); never over a file fastcls did not write
     threshold:float=None, # positive-class probability from which an image is predicted positive; the model's own when None
     bs:int=64, # images per inference batch
     n_workers:int=None, # threads decoding images (half the cores when None)
     progress:bool=True, # show a progress bar
+    order:str=None, # order of the file names that the lines of `out` follow, 'natural' or 'lexical'; the model's own (its metadata) when None, else only names whose two orders agree
 )->pd.DataFrame:
     "Predict a folder of images with an exported ONNX model and onnxruntime only, and write the label file and CSV as `write_predictions` does"
+    known = _targets(model, out, csv)
     sess = onnx_session(model)
-    meta, files = onnx_metadata(sess), image_files(images)
+    meta = onnx_metadata(sess)
+    order = order or meta.get('order')
+    files = image_files(images, order=order)
     probs = onnx_probs(sess, files, bs, n_workers, progress)
-    return _write_labels(files, probs, meta, model, out, csv, threshold, 'onnxruntime' + (', int8' if meta.get('quantization') else ''))
+    return _write_labels(files, probs, meta, model, out, csv, threshold, 'onnxruntime' + (', int8' if meta.get('quantization') else ''), order, known)
 
 # %% ../nbs/10a_onnx_predict.ipynb #52453ace
 def torchscript_model(
@@ -190,15 +200,18 @@ def torchscript_probs(
 def predict_torchscript(
     model, # TorchScript file from `export_torchscript`
     images, # folder of images to predict
-    out=None, # label file to write, one predicted label per line in sorted file-name order (none when None)
-    csv=None, # CSV of file names, class probabilities and labels (none when None)
+    out=None, # label file to write, one predicted label per line in the order of the file names (none when None); never over a file fastcls did not write
+    csv=None, # CSV of file names, class probabilities and labels (none when None); never over a file fastcls did not write
     threshold:float=None, # positive-class probability from which an image is predicted positive; the model's own when None
     bs:int=64, # images per inference batch
     n_workers:int=None, # threads decoding images (half the cores when None)
     progress:bool=True, # show a progress bar
+    order:str=None, # order of the file names that the lines of `out` follow, 'natural' or 'lexical'; the model's own (its metadata) when None, else only names whose two orders agree
 )->pd.DataFrame:
     "Predict a folder of images with an exported TorchScript model and torch only, and write the label file and CSV as `write_predictions` does"
+    known = _targets(model, out, csv)
     module, meta = torchscript_model(model)
-    files = image_files(images)
+    order = order or meta.get('order')
+    files = image_files(images, order=order)
     probs = torchscript_probs(module, meta, files, bs, n_workers, progress)
-    return _write_labels(files, probs, meta, model, out, csv, threshold, 'TorchScript')
+    return _write_labels(files, probs, meta, model, out, csv, threshold, 'TorchScript', order, known)

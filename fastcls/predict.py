@@ -1,4 +1,4 @@
-"""Class probabilities for a folder of unlabelled images, and the label file and CSV written where the customer expects them, in sorted file-name order.
+"""Class probabilities for a folder of unlabelled images, and the label file and CSV written where the customer expects them, in the order of the file names, never over a file fastcls did not write.
 
 Docs: https://fastcls.github.io/fastcls/predict.html.md"""
 
@@ -6,13 +6,15 @@ Docs: https://fastcls.github.io/fastcls/predict.html.md"""
 
 # %% ../nbs/04a_predict.ipynb #3953eb74
 from __future__ import annotations
+from datetime import datetime
 from pathlib import Path
-import warnings
+import hashlib, json, warnings
 import numpy as np, pandas as pd
-from .core import write_atomic
+from .core import write_atomic, LabelError, ConfigError
 
 # %% auto #0
-__all__ = ['load_model', 'predict_files', 'write_predictions']
+__all__ = ['load_model', 'predict_files', 'write_predictions', 'record_path', 'is_own', 'check_target', 'write_target',
+           'known_outputs', 'recorded_order']
 
 # %% ../nbs/04a_predict.ipynb #91f3a52b
 def load_model(
@@ -42,17 +44,95 @@ def predict_files(
 
 # %% ../nbs/04a_predict.ipynb #e5ec07da
 def write_predictions(
-    files, # the predicted images, in the order wanted (sorted by file name)
+    files, # the predicted images, in the order wanted (`fastcls.labels.image_files` with the order of the label file)
     probs, # (n, N) class probabilities from `predict_files`
     vocab, # class names
     txt=None, # label file to write: one predicted label per line, in the order of `files`
     csv=None, # CSV to write: file name, probability of each class, predicted label
     threshold:float=0.5, # two classes: positive-class probability from which an image is predicted positive (more classes: the most probable)
+    writer:str=None, # who predicts (a run folder, a model): given, `txt` and `csv` are targets for a user, written only where fastcls may write (`write_target`) and recorded
+    known=(), # with `writer`: files fastcls wrote that a target may be a copy of (`known_outputs`)
 )->pd.DataFrame:
-    "Write predicted labels as a label file and a CSV of probabilities; each file is written whole or not at all"
+    "Write predicted labels as a label file and a CSV of probabilities; each file is written whole or not at all, and a user's file is never written over"
     probs = np.asarray(probs)
     pred = np.where(probs[:, 1] >= threshold, vocab[1], vocab[0]) if probs.shape[1] == 2 else np.asarray([str(v) for v in vocab])[probs.argmax(1)]
     df = pd.DataFrame({'file': [Path(f).name for f in files], **{f'prob_{v}': probs[:, i] for i, v in enumerate(vocab)}, 'label': pred})
-    if txt is not None: write_atomic(txt, ''.join(f'{o}\n' for o in pred))
-    if csv is not None: write_atomic(csv, df.to_csv(index=False))
+    outs = [(p, t, o) for p, t, o in ((txt, ''.join(f'{l}\n' for l in pred), '--out'), (csv, None, '--csv')) if p is not None]
+    if writer is not None:
+        known = list(known)
+        for p, _, o in outs: check_target(p, known, o)  # both checked before either is written
+    for p, t, o in outs:
+        t = df.to_csv(index=False) if t is None else t
+        if writer is None: write_atomic(p, t)
+        else: write_target(p, t, writer, known, o)
     return df
+
+# %% ../nbs/04a_predict.ipynb #bf4fb8a2
+def record_path(
+    path, # a file fastcls writes for a user
+)->Path:
+    "Where fastcls records that it wrote `path`: `.NAME.fastcls.json` beside it (hidden, and neither an image nor a label file)"
+    path = Path(path)
+    return path.parent/f'.{path.name}.fastcls.json'
+
+def _sha256(path)->str: return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+def is_own(
+    path, # a file
+    known=(), # files fastcls wrote (a run's label_val.txt): a byte-identical copy of one is fastcls's too, as an earlier version of fastcls left it without a record
+)->bool:
+    "Whether the file at `path` is one fastcls wrote and nobody changed since: its bytes match fastcls's record of it, or one of the `known` files"
+    path = Path(path)
+    if not path.is_file(): return False
+    h = _sha256(path)
+    try:
+        if json.loads(record_path(path).read_text()).get('sha256') == h: return True
+    except (OSError, ValueError): pass
+    size = path.stat().st_size
+    return any(Path(k).is_file() and Path(k).resolve() != path.resolve() and Path(k).stat().st_size == size and _sha256(k) == h for k in known)
+
+# %% ../nbs/04a_predict.ipynb #f09fd6ce
+def check_target(
+    path, # label file (or CSV) predictions are to be written to; None: none is, nothing to check
+    known=(), # files fastcls wrote that `path` may be a copy of (`is_own`)
+    option:str='--out', # the option that chooses another file, for the message (`--pred-file` for fastcls_train)
+)->Path:
+    "Refuse, before any work, a prediction target that holds a file fastcls did not write (or one changed since it wrote it)"
+    if path is None: return None
+    path = Path(path)
+    if path.is_dir(): raise LabelError(f"{path} is a folder: predictions are written to a file; choose one with {option}")
+    if path.exists() and not is_own(path, known):
+        raise LabelError(f"{path} exists and fastcls did not write it (or it was changed after fastcls wrote it), so it may hold your own labels: "
+                         f"fastcls writes no predictions over it. Move it away, or write the predictions to another file with {option}")
+    return path
+
+def write_target(
+    path, # label file (or CSV) to write for a user
+    text:str, # its contents
+    writer:str='', # who wrote it (a run folder, a model), kept in the record
+    known=(), # files fastcls wrote that `path` may be a copy of (`is_own`)
+    option:str='--out', # the option that chooses another file, for the message
+)->Path:
+    "Write `text` to `path` whole (`write_atomic`) unless `check_target` refuses, and record that fastcls wrote it"
+    path = check_target(path, known, option)
+    write_atomic(path, text)
+    write_atomic(record_path(path), json.dumps(dict(file=path.name, sha256=_sha256(path), writer=str(writer), written=datetime.now().isoformat(timespec='seconds')), indent=1) + '\n')
+    return path
+
+# %% ../nbs/04a_predict.ipynb #f3d0b40f
+def known_outputs(
+    models, # run or cross-validation folders, or model files (model.pkl, model.onnx, model.pt) in them
+)->list:
+    "The prediction files fastcls keeps in the folders of `models` (label_val.txt, predictions.csv): what a target written by an earlier version may be a copy of"
+    dirs = {Path(m) if Path(m).is_dir() else Path(m).parent for m in models}
+    return [d/n for d in sorted(dirs) for n in ('label_val.txt', 'predictions.csv') if (d/n).is_file()]
+
+# %% ../nbs/04a_predict.ipynb #7d09de46
+def recorded_order(
+    models, # model files (model.pkl), each with its run's settings.json beside it
+)->str:
+    "The order of file names the runs of `models` were given (`args.order` in settings.json); None when none records one"
+    ss = [Path(m).parent/'settings.json' for m in models]
+    orders = {json.loads(s.read_text()).get('args', {}).get('order') for s in ss if s.is_file()} - {None}
+    if len(orders) > 1: raise ConfigError(f"The models were trained with different orders of file names ({' and '.join(sorted(orders))}): choose one with --order")
+    return orders.pop() if orders else None

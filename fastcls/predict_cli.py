@@ -20,15 +20,16 @@ def predict(
     images:str=None, # folder of images to predict
     models:Annotated[list, dict(nargs='+', type=str, metavar='MODEL')]=None, # more models to average with MODEL (an ensemble): model.pkl files, run folders or cross-validation folders
     tta:bool=False, # test-time augmentation for each model: the average over the flips its training used
-    out:str=None, # label file to write (default: IMAGES/../label_val.txt)
-    csv:str=None, # CSV of file names and class probabilities (default: next to OUT, predictions.csv)
+    out:str=None, # label file to write (default: IMAGES/../label_val.txt); never over a file fastcls did not write
+    csv:str=None, # CSV of file names and class probabilities (default: next to OUT, predictions.csv); never over a file fastcls did not write
     threshold:float=None, # positive-class probability from which an image is predicted positive (e.g. the threshold fastcls_cv chose; default: an exported model's own, else 0.5)
     top:int=None, # also average the best TOP runs of the runs table (--table), ranked by --metric
     table:str='runs/runs.csv', # runs table for --top
     metric:Annotated[str, dict(choices=['hter', 'roc_auc', 'accuracy', 'f1'])]='hter', # what ranks the runs for --top
     bs:int=64, # batch size
+    order:Annotated[str, dict(choices=['natural', 'lexical'])]=None, # order of the file names that the lines of OUT follow: natural (2.png before 10.png) or lexical (10.png before 2.png); default: the model's own (its run's settings, or the exported model's metadata), and with none recorded only names whose two orders agree
 ):
-    "Apply a saved model, or the mean of several, to a folder of images; write one label per line in sorted file-name order and a CSV of probabilities"
+    "Apply a saved model, or the mean of several, to a folder of images; write one label per line in the order of the file names and a CSV of probabilities"
     if images is None and model is not None and (models or top): model, images = None, model  # predict(IMAGES, models=[a, b]) / top=3
     if top:
         from fastcls.runs import top_runs  # imports fastai: --top ranks fastai runs
@@ -40,9 +41,9 @@ def predict(
     if str(ms[0]).endswith(('.onnx', '.pt')):
         if len(ms) > 1: raise ConfigError('An exported model predicts alone: export a cross-validation folder as one model (fastcls_export CV_FOLDER) instead of an ensemble')
         from fastcls.onnx_predict import predict_onnx, predict_torchscript  # onnxruntime is an optional extra
-        return (predict_onnx if str(ms[0]).endswith('.onnx') else predict_torchscript)(ms[0], images, out, csv, threshold, bs)
+        return (predict_onnx if str(ms[0]).endswith('.onnx') else predict_torchscript)(ms[0], images, out, csv, threshold, bs, order=order)
     from fastcls.runs import predict_ensemble  # fastai's side of fastcls, imported only for its models
-    return predict_ensemble(ms, images, out, csv, tta, 0.5 if threshold is None else threshold, bs)
+    return predict_ensemble(ms, images, out, csv, tta, 0.5 if threshold is None else threshold, bs, order=order)
 
 # %% ../nbs/09a_predict_cli.ipynb #9064c2b7
 @call_parse(pos=['model', 'images'])
@@ -51,5 +52,5 @@ def fastcls_predict(
     model:str=None, # exported model (model.pkl), a run folder, a cross-validation folder (the mean of its fold models), or a file from fastcls_export (model.onnx, model.pt)
     images:str=None, # folder of images to predict
     **kwargs):
-    "Apply a saved fastcls model, or the mean of several, to a folder of images; write one label per line in sorted file-name order"
+    "Apply a saved fastcls model, or the mean of several, to a folder of images; write one label per line in the order of the file names"
     with messages('fastcls_predict'): predict(model, images, **kwargs)

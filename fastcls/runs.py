@@ -15,8 +15,8 @@ from fastai.callback.core import Callback
 from fastai.learner import Recorder
 from fastai.torch_core import rank_distrib
 from .core import LabelError, ConfigError, NotFound, write_atomic
-from .labels import image_files
-from .predict import predict_files, write_predictions, load_model
+from .labels import image_files, order_text
+from .predict import predict_files, write_predictions, load_model, check_target, known_outputs, recorded_order
 from .train import skipped_epoch
 from .config import run_config, config_hash
 from .search import metric_row, lower_better
@@ -120,21 +120,25 @@ def _predict_model(learn, files, tta:bool, bs:int)->np.ndarray:
 def predict_ensemble(
     models, # run folders, model.pkl files or cross-validation folders (all their fold models)
     images, # folder of images to predict
-    out=None, # label file to write, one predicted label per line in sorted file-name order (none when None)
-    csv=None, # CSV of file names, mean class probabilities and labels (none when None)
+    out=None, # label file to write, one predicted label per line in the order of the file names (none when None); never over a file fastcls did not write
+    csv=None, # CSV of file names, mean class probabilities and labels (none when None); never over a file fastcls did not write
     tta:bool=False, # test-time augmentation: average over the flips the training used (`fastcls.recipe.tta_logits`)
     threshold:float=0.5, # positive-class probability from which an image is predicted positive (e.g. `best_threshold` of the OOF predictions)
     bs:int=64, # batch size
+    order:str=None, # order of the file names that the lines of `out` follow, 'natural' or 'lexical'; the runs' own when None (`recorded_order`), else only names whose two orders agree
 )->pd.DataFrame:
     "Average the class probabilities of several exported models over a folder of images and write the labels and probabilities"
     models = [models] if isinstance(models, (str, Path)) else list(models)
-    files, paths, probs, vocab = image_files(images), [p for m in models for p in _model_files(m)], [], None
+    paths, probs, vocab, known = [p for m in models for p in _model_files(m)], [], None, known_outputs(models)
+    order = order or recorded_order(paths)
+    files = image_files(images, order=order)
+    check_target(out, known); check_target(csv, known, '--csv')  # before any model is loaded
     for p in paths:
         learn = load_model(p)
         if vocab is not None and list(learn.dls.vocab) != vocab:
             raise LabelError(f"{p} predicts the classes {list(learn.dls.vocab)}, the models before it {vocab}: an ensemble needs the same classes")
         vocab = list(learn.dls.vocab)
         probs.append(_predict_model(learn, files, tta, bs))
-    df = write_predictions(files, np.mean(probs, 0), vocab, out, csv, threshold)
-    print(f"{len(df)} images predicted by {len(paths)} model(s){' with TTA' if tta else ''}" + (f'; labels written to {out}' if out else ''))
+    df = write_predictions(files, np.mean(probs, 0), vocab, out, csv, threshold, writer=', '.join(map(str, models)), known=known)
+    print(f"{len(df)} images predicted by {len(paths)} model(s){' with TTA' if tta else ''}" + (f'; labels written to {out} (order: {order_text(order)})' if out else ''))
     return df

@@ -27,7 +27,7 @@ from .interpret import threshold_sweep
 from .metrics import calibration_metrics
 from .metrics import predictions_report
 from .calibrate import fit_calibration, calibration_report, calibration_text, calibrate_model, calibrate_probs, cross_fit
-from .predict import write_predictions, load_model
+from .predict import write_predictions, load_model, check_target, write_target
 from .train import train
 from .config import check_grid, grid_options, grid_points, save_config
 from .label_issues import write_label_issues
@@ -208,14 +208,16 @@ def _calibrate_cv(runs, oof, vocab, method, n_bins:int=15):
 
 # %% ../nbs/08a_search.ipynb #ea14080a
 def _cv_ensemble(cv, runs, vocab, threshold, pred_file=None)->dict:
-    "Average the folds' predictions of the unlabelled images and write them as the cross-validation's own (and to `pred_file`)"
+    "Average the folds' predictions of the unlabelled images and write them as the cross-validation's own (and to `pred_file`, never over a file fastcls did not write)"
     preds = [pd.read_csv(Path(r)/'predictions.csv', dtype={'label': str}) for r in runs if (Path(r)/'predictions.csv').exists()]
     if len(preds) != len(runs) or any(not p.file.equals(preds[0].file) for p in preds): return {}
+    known = [Path(r)/'label_val.txt' for r in runs]  # each fold wrote `pred_file` too
+    check_target(pred_file, known, '--pred-file')
     cols = [f'prob_{v}' for v in vocab]
     probs = np.mean([p[cols].values for p in preds], axis=0)
     write_predictions(preds[0].file, probs, vocab, cv/'label_val.txt', cv/'predictions.csv', threshold=threshold)
     files = [str(cv/'label_val.txt'), str(cv/'predictions.csv')]
-    if pred_file: write_atomic(pred_file, (cv/'label_val.txt').read_text()); files.append(str(pred_file))
+    if pred_file: write_target(pred_file, (cv/'label_val.txt').read_text(), cv, known, '--pred-file'); files.append(str(pred_file))
     return dict(n=len(probs), threshold=threshold, files=files)
 
 # %% ../nbs/08a_search.ipynb #86693a4d
