@@ -133,7 +133,7 @@ def aug_tfms(
 
 # %% ../nbs/02_data.ipynb #63309c65
 def label_file_block(
-    vocab, # the two class names, in order (the second is the positive class)
+    vocab, # the class names, in the model's order (of two, the second is the positive class; see `class_order`)
     size:int=64, # side of the square training images
     crop:int=None, # side of a centre crop taken before resizing, e.g. 32 for the centre of 96x96 patches
     channels:int=3, # 1 for greyscale models, 3 for colour
@@ -145,7 +145,7 @@ def label_file_block(
     "A `DataBlock` reading the `file` and `label` columns of a label table"
     item_tfms = ([CropPad(crop)] if crop else []) + [Resize(size)]
     batch_tfms = aug_tfms(aug, channels, **kwargs) or None
-    return DataBlock(blocks=(ImageBlock(Image8BW if channels == 1 else Image8), CategoryBlock(vocab=list(vocab))),
+    return DataBlock(blocks=(ImageBlock(Image8BW if channels == 1 else Image8), CategoryBlock(vocab=list(vocab), sort=False)),
                      get_x=ColReader('file'), get_y=ColReader('label'), splitter=stratified_splitter(valid_pct, seed),
                      item_tfms=item_tfms, batch_tfms=batch_tfms)
 

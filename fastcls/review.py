@@ -112,7 +112,7 @@ def _source(run, s:dict)->Path:
     mj = Path(run)/'metrics.json'
     src = json.loads(mj.read_text()).get('data', {}).get('source') if mj.is_file() else None
     if src: return (Path(s['base'])/src).resolve()
-    return Path(read_labels(s['data'], s['labels'], s['images'], s['file_col'], s['label_col']).attrs['source']).resolve()
+    return Path(read_labels(s['data'], s['labels'], s['images'], s['file_col'], s['label_col'], order=s.get('order', 'lexical')).attrs['source']).resolve()
 
 # %% ../nbs/07_review.ipynb #6d30f8b9
 def _layout(
@@ -130,7 +130,8 @@ def _review_meta(
     src, data = _source(run, s), Path(s['data']).resolve()
     layout = _layout(src)
     return dict(run=str(Path(run).resolve()), data=str(data), labels=None if layout == 'folders' else _rel(src, data), images=s['images'],
-                file_col=s['file_col'], label_col=s['label_col'], source=str(src), layout=layout, vocab=s['vocab'])
+                file_col=s['file_col'], label_col=s['label_col'], source=str(src), layout=layout, vocab=s['vocab'],
+                order=s.get('order', 'lexical'))  # runs made before the order option read label files lexically
 
 # %% ../nbs/07_review.ipynb #f8f2ccb9
 def _review_labels(
@@ -138,7 +139,7 @@ def _review_labels(
 )->pd.DataFrame:
     "The label table a review is about, read from its own label file (class folders: the folders, even when a CSV is there now)"
     if m['layout'] == 'folders': return read_class_folders(m['data'])
-    return read_labels(m['data'], m['labels'], m['images'], m['file_col'], m['label_col'])
+    return read_labels(m['data'], m['labels'], m['images'], m['file_col'], m['label_col'], order=m.get('order', 'lexical'))
 
 # %% ../nbs/07_review.ipynb #aa1b009c
 _decisions = ('keep', 'relabel', 'exclude')

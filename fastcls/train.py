@@ -25,16 +25,16 @@ from fastai.learner import Recorder, save_model
 from fastai.torch_core import set_seed, default_device, num_distrib, rank_distrib, distrib_barrier
 from fastai.distributed import teardown_distrib
 from .datasets import make_digits, make_digits_multiclass, tail_counts
-from .labels import read_labels, check_images, summarize, summary_text, image_files, fingerprint
-from .data import image_dataloaders, positive_text, class_weights, samplers, ProgressiveSampling, check_sampler, aug_presets, auto_size
+from .labels import read_labels, check_images, summarize, summary_text, image_files, fingerprint, order_text
+from .data import image_dataloaders, class_order, positive_text, class_weights, samplers, ProgressiveSampling, check_sampler, aug_presets, auto_size
 from .recipe import EMA, kept_model, mixes, mix_callbacks, budget_epochs, tta_logits
 from .cache import cached_dataloaders
 from .groups import add_groups, group_report, group_text
 from .core import LabelError, ConfigError, NotFound, save_fig, write_atomic
-from .learner import create_learner, losses
+from .learner import create_learner, losses, weighting_text
 from .metrics import report_text
 from .interpret import plot_history, write_analysis
-from .predict import predict_files, write_predictions
+from .predict import predict_files, write_predictions, check_target, write_target
 from .shift import check_shift, shift_text, shift_md
 from .calibrate import calibration_methods, calibrate_learner, calibration_text
 from .distributed import use_cuda, data_device, join_process_group, from_rank0, this_process_only, rank0_first, distributed_context
@@ -215,8 +215,8 @@ def _interruptible(run):
         if old is not None: signal.signal(signal.SIGTERM, old)
 
 # %% ../nbs/05a_train.ipynb #eb5cfc4e
-def _pred_paths(data, df, predict, pred_file):
-    "Folder of unlabelled images to predict and label file to write, refusing to overwrite a label file that was read"
+def _pred_paths(data, df, predict, pred_file, out='runs', order=None):
+    "Folder of unlabelled images to predict and label file to write, checked before training: a label file that was read, a file fastcls did not write, or images whose order is ambiguous are refused"
     data = Path(data)
     folder = Path(predict) if predict else (data/'val_img' if (data/'val_img').is_dir() else None)
     if folder is None: return None, None
@@ -224,6 +224,8 @@ def _pred_paths(data, df, predict, pred_file):
     src = Path(df.attrs.get('source', ''))
     if target.resolve() == src.resolve():
         raise LabelError(f"Predictions would overwrite the label file {src} that the labels were read from; choose another pred_file")
+    image_files(folder, note=False, order=order)  # label_val.txt follows the images' order: refused now when it is ambiguous
+    check_target(target, known=Path(out).glob('*/label_val.txt'), option='--pred-file')
     return folder, target
 
 # %% ../nbs/05a_train.ipynb #2f8135c4
@@ -328,7 +330,7 @@ def _fit(learn, run, phases, monitor, patience, state=None, cbs=()):
     return best
 
 # %% ../nbs/05a_train.ipynb #fd231b18
-def _finish(learn, run, pred_dir, pred_target, cbs=None, calibrate='none', tta=False):
+def _finish(learn, run, pred_dir, pred_target, cbs=None, calibrate='none', tta=False, order=None):
     "Evaluate the best model on the validation split (one inference pass, or one per flip with `tta`), calibrate it, write the analysis, export the model (without the extra `cbs`) and predict `pred_dir`"
     logits, targs = tta_logits(learn) if tta else learn.get_preds(ds_idx=1, act=noop)
     probs, cal = calibrate_learner(learn, logits, targs, calibrate)  # with `calibrate`, the model gets a last layer mapping its logits to calibrated ones
@@ -342,13 +344,13 @@ def _finish(learn, run, pred_dir, pred_target, cbs=None, calibrate='none', tta=F
     with learn.removed_cbs(cbs or []): learn.export(run/'model.pkl')
     n_pred, shift = 0, None
     if pred_dir is not None:
-        files = image_files(pred_dir)
+        files = image_files(pred_dir, order=order)
         new_probs = predict_files(learn, files, tta=tta)
         pdf = write_predictions(files, new_probs, learn.dls.vocab, run/'label_val.txt', run/'predictions.csv')
         n_pred = len(pdf)
-        try: write_atomic(pred_target, (run/'label_val.txt').read_text())
+        try: write_target(pred_target, (run/'label_val.txt').read_text(), writer=run, known=run.parent.glob('*/label_val.txt'), option='--pred-file')
         except OSError as e: print(f'WARNING: could not write {pred_target} ({e}); the predictions are in {run/"label_val.txt"}'); pred_target = run/'label_val.txt'
-        print(f'{n_pred} predictions for {pred_dir} written to {pred_target} and {run/"predictions.csv"}')
+        print(f'{n_pred} predictions for {pred_dir} written to {pred_target} and {run/"predictions.csv"}, one label per line in file-name order ({order_text(order)})')
         shift = check_shift(learn, files, probs.float().numpy(), targs.numpy(), new_probs)  # do these images look like the training images?
         write_atomic(run/'report.md', (run/'report.md').read_text() + shift_md(shift))
     return dict(report, n_predictions=n_pred, **({'shift': shift} if shift else {}))
@@ -379,7 +381,7 @@ def train(
     freeze_epochs:int=1, # head-only epochs before fine-tuning a pretrained backbone
     sampler:Annotated[str, dict(choices=[*samplers, 'progressive'])]='weighted', # class-balanced draws ('weighted'), the same with the balance growing over the epochs ('progressive'), a fresh balanced subset each epoch ('undersample'), or plain shuffling
     strength:float=1.0, # how far the sampler rebalances the classes (1 fully, 0 not at all); where 'progressive' ends
-    loss:Annotated[str, dict(choices=list(losses))]='ce', # 'ce', 'weighted' (class-weighted cross-entropy) or 'focal'
+    loss:Annotated[str, dict(choices=list(losses))]='ce', # 'ce', 'weighted' (class-weighted cross-entropy), 'focal' or 'weighted_focal' (focal with class weights); with a rebalancing SAMPLER a weighted loss corrects the imbalance twice (the run says so)
     gamma:float=2.0, # focal loss focusing parameter
     lin_ftrs:Annotated[list, dict(nargs='+', type=int, metavar='(int)')]=None, # hidden layer sizes of the head, e.g. 512 256
     ps:float=0.5, # dropout of the head
@@ -416,6 +418,7 @@ def train(
         saved, state = json.loads((run/'settings.json').read_text()), json.loads((run/'state.json').read_text())
         args = {'exclude': None, 'groups': 'off', **_old_defaults, **saved['args'], 'out': str(run.parent), 'name': run.name, 'lr': saved['lr']}
         if not Path(args['data']).is_dir(): raise NotFound(f"{run} was started on the data folder {args['data']}, which is not found from {Path.cwd()}: resume from the folder the run was started in")
+        if 'positive' not in saved and args.get('loss') == 'focal': args['loss'] = 'weighted_focal'  # before 'weighted_focal' existed, 'focal' was weighted
         print(f"resuming {run} after {state['phase']} epoch {state['epoch']}")
     else: args = _resolved(args)
     return _train(**args, cbs=cbs, t0=t0, state=state, args=args, saved=saved, resume_changed=resume_changed)
@@ -430,15 +433,16 @@ def _train(data, labels, images, file_col, label_col, exclude, order, positive, 
     _monitor(monitor); mix_cbs = mix_callbacks(mix)
     check_sampler(sampler, (*samplers, 'progressive'))
     set_seed(seed, reproducible=True)
-    df = check_images(read_labels(data, labels, images, file_col, label_col, exclude), skip_bad=skip_bad)
+    df = check_images(read_labels(data, labels, images, file_col, label_col, exclude, order=order), skip_bad=skip_bad)
     if valid_files is not None: df = _mark_valid(df, valid_files)
     df = add_groups(df, groups, data)
     if saved: _check_resumable(Path(out)/name, saved, df, resume_changed)
+    class_order(df.label, positive)  # a positive class that is not a class stops the run before its folder is made
     join_process_group()
     rank = rank_distrib()
     summary = summarize(df)
     if not rank: print(summary_text(summary))
-    pred_dir, pred_target = _pred_paths(data, df, predict, pred_file)
+    pred_dir, pred_target = _pred_paths(data, df, predict, pred_file, out, order)
     run = (Path(out)/from_rank0(name or f"{Path(data).resolve().name}-{arch}-{datetime.now():%Y%m%d-%H%M%S}")).resolve()
     _check_out(run, df, pred_dir)
     run.mkdir(parents=True, exist_ok=True)
@@ -450,6 +454,7 @@ def _train(data, labels, images, file_col, label_col, exclude, order, positive, 
     with rank0_first(): dls = cached_dataloaders(*dl_args, cache_path=cache_path, device=data_device(), positive=positive) if cache else image_dataloaders(*dl_args, device=data_device(), positive=positive)
     if saved and list(dls.vocab) != list(saved['vocab']): raise LabelError(f"Cannot resume {Path(out)/name}: it was trained on the classes {saved['vocab']}, the data now give {list(dls.vocab)}")
     if not rank and len(dls.vocab) == 2: print(positive_text(dls.vocab, positive))
+    if not rank: print(weighting_text(dls.train.items.label, dls.vocab, loss=loss, sampler=sampler, strength=strength, gamma=gamma))
     monitor = monitor_for(monitor, len(dls.vocab))
     gi = group_report(df.group, df.file.isin(set(dls.valid.items.file))) if 'group' in df else None
     if gi and not rank: print(group_text(gi))
@@ -483,7 +488,7 @@ def _train(data, labels, images, file_col, label_col, exclude, order, positive, 
     if num_distrib() > 1:
         teardown_distrib()
         if rank: return AttrDict(run=str(run), rank=rank)
-    with this_process_only(): res = dict(_finish(learn, run, pred_dir, pred_target, cbs, calibrate, tta), run=str(run), seconds=round(time.time() - t0, 1), lr=lr, best=best, data=summary)
+    with this_process_only(): res = dict(_finish(learn, run, pred_dir, pred_target, cbs, calibrate, tta, order), run=str(run), seconds=round(time.time() - t0, 1), lr=lr, best=best, data=summary)
     write_atomic(run/'metrics.json', json.dumps(res, indent=2))
     (run/'state.json').unlink(missing_ok=True)
     print(f'\nrun folder: {run}  ({res["seconds"]:.0f} s)\n' + report_text(res) + (f'\n{shift_text(res["shift"])}' if 'shift' in res else ''))
