@@ -348,7 +348,9 @@ def _finish(learn, run, pred_dir, pred_target, cbs=None, calibrate='none', tta=F
         new_probs = predict_files(learn, files, tta=tta)
         pdf = write_predictions(files, new_probs, learn.dls.vocab, run/'label_val.txt', run/'predictions.csv')
         n_pred = len(pdf)
-        try: write_target(pred_target, (run/'label_val.txt').read_text(), writer=run, known=run.parent.glob('*/label_val.txt'), option='--pred-file')
+        try:
+            if Path(pred_target).resolve() != (run/'label_val.txt').resolve():  # a cross-validation's folds predict into their own folders
+                write_target(pred_target, (run/'label_val.txt').read_text(), writer=run, known=run.parent.glob('*/label_val.txt'), option='--pred-file')
         except OSError as e: print(f'WARNING: could not write {pred_target} ({e}); the predictions are in {run/"label_val.txt"}'); pred_target = run/'label_val.txt'
         print(f'{n_pred} predictions for {pred_dir} written to {pred_target} and {run/"predictions.csv"}, one label per line in file-name order ({order_text(order)})')
         shift = check_shift(learn, files, probs.float().numpy(), targs.numpy(), new_probs)  # do these images look like the training images?
