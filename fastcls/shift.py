@@ -1,4 +1,4 @@
-"""Do the images to be predicted look like the training images? A domain classifier on the model's features (covariate shift) and black-box shift estimation of their class mix (label shift), with a warning when the validation figures may not hold for them.
+"""Do the images to be predicted look like the validation images? A domain classifier on the model's features (covariate shift) and black-box shift estimation of their class mix (label shift), with a warning when the validation figures may not hold for them.
 
 Docs: https://fastcls.github.io/fastcls/shift.html.md"""
 
@@ -38,7 +38,7 @@ def pooled_features(
 
 # %% ../nbs/04c_shift.ipynb #fcc80e60
 def domain_auc(
-    a:np.ndarray, # features of one set of images (n_a, d), e.g. training images
+    a:np.ndarray, # features of one set of images (n_a, d), e.g. the validation images
     b:np.ndarray, # features of the other set (n_b, d), e.g. the images to predict
     folds:int=5, # cross-validation folds
     seed:int=42, # seed of the folds
@@ -112,16 +112,17 @@ def check_shift(
     mix_warn:float=0.1, # change of a class's share from which to warn
     seed:int=42, # seed of the samples, folds and bootstrap
 )->dict:
-    "Covariate and label shift between the training images and `new_files`, with warnings when the validation figures may not hold for them"
+    "Covariate and label shift between the validation images and `new_files`, with warnings when the validation figures may not hold for them"
     rng, new_files = np.random.default_rng(seed), list(new_files)
-    tr = list(learn.dls.train.items.file)
-    if min(len(tr), len(new_files)) < 20: return dict(skipped=f'too few images ({len(new_files)} to predict) for a shift check', warnings=[])
-    a, b = [[f[i] for i in rng.choice(len(f), min(n, len(f)), replace=False)] for f in (tr, new_files)]
+    ref = list(learn.dls.valid.items.file)  # held out, unseen like `new_files`: the model has fitted its training images
+    few = ', '.join(f'{k} {what}' for k, what in ((len(new_files), 'to predict'), (len(ref), 'validation images')) if k < 20)
+    if few: return dict(skipped=f'too few images ({few}) for a shift check', warnings=[])
+    a, b = [[f[i] for i in rng.choice(len(f), min(n, len(f)), replace=False)] for f in (ref, new_files)]
     dom = domain_auc(pooled_features(learn, a), pooled_features(learn, b), seed=seed)
     lab = label_shift(val_probs, val_targs, new_probs, threshold, seed=seed)
     vocab, warn = [str(v) for v in learn.dls.vocab], []
     if dom['auc'] >= auc_warn:
-        warn.append(f"the images to predict do not look like the training images (domain AUC {dom['auc']:.2f}; 0.5 means alike): the validation figures "
+        warn.append(f"the images to predict do not look like the validation images (domain AUC {dom['auc']:.2f}; 0.5 means alike): the validation figures "
                     "may not hold for them. Check a labelled sample of them, or add such images to the training data.")
     for c, (v, e, (lo, hi)) in enumerate(zip(lab['valid_mix'], lab['estimated_mix'], lab['estimated_ci'])):
         if abs(e - v) >= mix_warn and not lo <= v <= hi:
@@ -138,7 +139,7 @@ def shift_text(
     mix = lambda m: ', '.join(f'{c} {x:.1%}' for c, x in zip(v, m))
     est = ', '.join(f'{c} {x:.1%} [{lo:.1%}, {hi:.1%}]' for c, x, (lo, hi) in zip(v, l['estimated_mix'], l['estimated_ci']))
     lines = [f'WARNING: {w}' for w in s['warnings']] + [
-        f"shift check on {d['n_b']} images to predict against {d['n_a']} training images: domain AUC {d['auc']:.3f} (± {d['auc_fold_std']:.3f} over folds; 0.5 = alike)",
+        f"shift check on {d['n_b']} images to predict against {d['n_a']} validation images: domain AUC {d['auc']:.3f} (± {d['auc_fold_std']:.3f} over folds; 0.5 = alike)",
         f"class mix: validation {mix(l['valid_mix'])}; predicted {mix(l['predicted_mix'])}; estimated true mix {est}"]
     return '\n'.join(lines)
 

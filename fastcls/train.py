@@ -353,7 +353,7 @@ def _finish(learn, run, pred_dir, pred_target, cbs=None, calibrate='none', tta=F
                 write_target(pred_target, (run/'label_val.txt').read_text(), writer=run, known=run.parent.glob('*/label_val.txt'), option='--pred-file')
         except OSError as e: print(f'WARNING: could not write {pred_target} ({e}); the predictions are in {run/"label_val.txt"}'); pred_target = run/'label_val.txt'
         print(f'{n_pred} predictions for {pred_dir} written to {pred_target} and {run/"predictions.csv"}, one label per line in file-name order ({order_text(order)})')
-        shift = check_shift(learn, files, probs.float().numpy(), targs.numpy(), new_probs)  # do these images look like the training images?
+        shift = check_shift(learn, files, probs.float().numpy(), targs.numpy(), new_probs)  # do these images look like the validation images?
         write_atomic(run/'report.md', (run/'report.md').read_text() + shift_md(shift))
     return dict(report, n_predictions=n_pred, **({'shift': shift} if shift else {}))
 
