@@ -30,7 +30,7 @@ from .data import image_dataloaders, class_order, positive_text, class_weights, 
 from .recipe import EMA, kept_model, mixes, mix_callbacks, budget_epochs, tta_logits
 from .cache import cached_dataloaders
 from .groups import add_groups, group_report, group_text
-from .core import LabelError, ConfigError, NotFound, save_fig, write_atomic
+from .core import LabelError, ConfigError, NotFound, save_fig, write_atomic, save_atomic
 from .learner import create_learner, losses, weighting_text
 from .metrics import report_text
 from .interpret import plot_history, write_analysis
@@ -88,19 +88,13 @@ def _set_rng_state(s):
     if 'cuda' in s and use_cuda(): torch.cuda.set_rng_state(s['cuda'])
 
 # %% ../nbs/05a_train.ipynb #0f6e07b2
-def _write_checkpoint_file(save, path:Path):
-    "Write a file with `save(tmp)` under a temporary name, then rename it to `path`: `path` is whole or absent, never half-written"
-    tmp = path.with_name(path.name + '.tmp')
-    save(tmp)
-    os.replace(tmp, path)
-
 def _link(src:Path, dst:Path):
-    "Make `dst` the same file as `src` (a hard link; a copy where the file system has none), replacing `dst` atomically"
-    tmp = dst.with_name(dst.name + '.tmp')
-    tmp.unlink(missing_ok=True)
-    try: os.link(src, tmp)
-    except OSError: shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    "Make `dst` the same file as `src` (a hard link; a copy where the file system has none), replacing `dst` atomically (`save_atomic`)"
+    def _make(tmp):
+        tmp.unlink()
+        try: os.link(src, tmp)
+        except OSError: shutil.copyfile(src, tmp)
+    save_atomic(dst, _make)
 
 # %% ../nbs/05a_train.ipynb #717ed020
 def checkpoint_paths(
@@ -175,13 +169,13 @@ def _save(self:RunKeeper, better:bool):
     models, rank = self.learn.path/self.learn.model_dir, rank_distrib()
     d = models/f'epoch-{self.phase}-{self.epoch}'
     d.mkdir(parents=True, exist_ok=True)
-    _write_checkpoint_file(lambda f: torch.save(_rng_state(), f), d/f'rng{rank}.pth')
+    save_atomic(d/f'rng{rank}.pth', lambda f: torch.save(_rng_state(), f))
     if not rank:
-        _write_checkpoint_file(lambda f: save_model(f, self.learn.model, self.learn.opt, with_opt=True), d/'last.pth')
+        save_atomic(d/'last.pth', lambda f: save_model(f, self.learn.model, self.learn.opt, with_opt=True))
         ema = next((c for c in self.learn.cbs if isinstance(c, EMA)), None)
-        if ema: _write_checkpoint_file(lambda f: torch.save(ema.state_dict(), f), d/'ema.pth')
+        if ema: save_atomic(d/'ema.pth', lambda f: torch.save(ema.state_dict(), f))
         prev = models/str(self.checkpoint)/'best.pth'
-        if better: _write_checkpoint_file(lambda f: save_model(f, kept_model(self.learn), None, with_opt=False), d/'best.pth')
+        if better: save_atomic(d/'best.pth', lambda f: save_model(f, kept_model(self.learn), None, with_opt=False))
         elif self.checkpoint and prev.exists(): _link(prev, d/'best.pth')
     distrib_barrier()  # every process's files are written
     if not rank: self._commit(d)
@@ -297,13 +291,14 @@ def _phases(pretrained, freeze, freeze_epochs, epochs, lr):
     return [('train', epochs, lr, False)]
 
 # %% ../nbs/05a_train.ipynb #4070d3c5
-def _load_checkpoint(learn, run, state, cbs=()):
-    "Load the checkpoint set `state` names into `learn`: weights and optimizer, this process's random states, and the weight average of `cbs`"
+def _load_checkpoint(learn, run, state, cbs=())->dict:
+    "Load the checkpoint set `state` names into `learn` (weights and optimizer, this process's random states, the weight average of `cbs`); its paths"
     p = checkpoint_paths(run, state, rank_distrib())
     learn.load(p['last'].with_suffix(''), with_opt=True)
     _set_rng_state(torch.load(p['rng'], weights_only=False))
     ema = next((c for c in cbs if isinstance(c, EMA)), None)
     if ema and p['ema'].exists(): ema.load_state_dict(torch.load(p['ema'], weights_only=False))
+    return p
 
 def _trim_history(path:Path, state:dict, names:list):
     "Drop from the log the epochs after the one `state` names: a kill can stop an epoch after its log row and before its checkpoint"
@@ -322,10 +317,10 @@ def _fit(learn, run, phases, monitor, patience, state=None, cbs=()):
         learn.freeze() if frozen else learn.unfreeze()
         if state:
             best, wait, tie, ckpt = state['best'], state['wait'], state.get('best_tie'), state.get('checkpoint')
-            _load_checkpoint(learn, run, state, cbs)
+            loaded = _load_checkpoint(learn, run, state, cbs)
         keeper = RunKeeper(run, monitor, patience, phase, best, wait, state.get('smooth') if start else None, tie, ckpt)
         if start < n: learn.fit_one_cycle(n, lr, start_epoch=start, cbs=[History(run/'history.csv', phase), keeper, *cbs])
-        elif state and checkpoint_paths(run, state)['best'].exists(): learn.load(checkpoint_paths(run, state)['best'].with_suffix(''), with_opt=False)  # the phase had ended: on from its best epoch, as after its fit
+        elif state and loaded['best'].exists(): learn.load(loaded['best'].with_suffix(''), with_opt=False)  # the phase had ended: on from its best epoch, as after its fit
         best, wait, tie, ckpt, state = keeper.best, keeper.wait, keeper.best_tie, keeper.checkpoint, None
     return best
 
