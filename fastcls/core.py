@@ -1,4 +1,4 @@
-"""The errors fastcls reports as messages, files written whole or not at all, and saved figures: what every other module builds on.
+"""The errors fastcls reports as messages, files written whole or not at all, options declared once for commands of several steps, and saved figures: what every other module builds on.
 
 Docs: https://fastcls.github.io/fastcls/core.html.md"""
 
@@ -6,10 +6,12 @@ Docs: https://fastcls.github.io/fastcls/core.html.md"""
 
 # %% auto #0
 __all__ = ['FastclsError', 'LabelError', 'ConfigError', 'WeightsUnavailable', 'NotFound', 'messages', 'save_atomic',
-           'write_atomic', 'save_fig']
+           'write_atomic', 'delegates_steps', 'step_options', 'save_fig']
 
 # %% ../nbs/00_core.ipynb #29d2ccc1
-import os, tempfile
+import os, tempfile, inspect
+from typing import Annotated
+from fastcore.docments import docments
 from contextlib import contextmanager
 from pathlib import Path
 from fastcore.script import CliError
@@ -58,6 +60,41 @@ def write_atomic(path, text:str):
     def _write(tmp):
         with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_TRUNC), 'w', newline='\n') as f: f.write(text)
     save_atomic(path, _write)
+
+# %% ../nbs/00_core.ipynb #7e16dd54
+def _documented(p:inspect.Parameter, doc:str):
+    "The annotation of `p` with its docment as `Annotated` metadata, where `docments` and `call_parse` find it"
+    anno = type(p.default) if p.annotation is inspect.Parameter.empty else p.annotation
+    return Annotated[anno, doc] if doc else anno
+
+def delegates_steps(
+    *steps, # functions whose parameters with defaults replace `**kwargs`, in this order
+    but:list=(), # parameters not to take from the steps
+):
+    "Decorator: replace `**kwargs` in the signature with the parameters of each of `steps` (keyword-only, with their docments)"
+    def _f(f):
+        sig = inspect.signature(f)
+        own = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
+        seen, new = {p.name for p in own} | set(but), []
+        for step in steps:
+            docs = docments(step, full=True)
+            for k, p in inspect.signature(step).parameters.items():
+                if k in seen or p.default is p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD): continue
+                seen.add(k)
+                new.append(p.replace(kind=p.KEYWORD_ONLY, annotation=_documented(p, docs[k].docment)))
+        f.__signature__ = sig.replace(parameters=own + new)
+        f.steps = steps
+        return f
+    return _f
+
+def step_options(
+    step, # a function `delegates_steps` took parameters from
+    opts:dict, # options of the command
+    **kwargs, # options to set or override for this step
+)->dict:
+    "The options of `opts` that `step` takes, updated with `kwargs`"
+    names = inspect.signature(step).parameters
+    return {**{k: v for k, v in opts.items() if k in names}, **kwargs}
 
 # %% ../nbs/00_core.ipynb #8c6aa2f3
 def save_fig(fig, path):
