@@ -27,7 +27,7 @@ python_only = ['cbs', 'given', 'progress', 'valid_files']  # options only Python
 def fastcls_train(
     data:str=None, # data folder: train_img/ + label_train.txt, an image folder + CSV, or one folder per class
     **kwargs):
-    "Train a binary image classifier on DATA and write metrics, plots, the model and predictions to a run folder"
+    "Train an image classifier (two classes or more) on DATA and write metrics, plots, the model and predictions to a run folder"
     with messages('fastcls_train'): train_job(data, given=cli_given(), **kwargs)
 
 # %% ../nbs/09_cli.ipynb #70ba208b
