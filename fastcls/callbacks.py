@@ -9,7 +9,7 @@ __all__ = ['monitors', 'binary_monitors', 'monitor_digits', 'epoch_values', 'ski
            'monitor_for', 'rng_state', 'set_rng_state', 'checkpoint_paths', 'tie_breaker', 'is_better', 'RunKeeper',
            'EMA', 'ProgressiveSampling']
 
-# %% ../nbs/05b_callbacks.ipynb #48d2123d
+# %% ../nbs/05b_callbacks.ipynb #08d07f7b
 import json, os, shutil, random
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -22,10 +22,10 @@ from .data import ProgressiveSampling
 from .recipe import EMA, kept_model
 from .distributed import use_cuda, from_rank0, this_process_only
 
-# %% ../nbs/05b_callbacks.ipynb #3a9a8d4a
+# %% ../nbs/05b_callbacks.ipynb #d84f1b8b
 _all_ = ['EMA', 'ProgressiveSampling']  # defined below this module, where they are used; every callback of a run is importable from here
 
-# %% ../nbs/05b_callbacks.ipynb #021145d5
+# %% ../nbs/05b_callbacks.ipynb #f73fc88e
 def epoch_values(
     recorder:Recorder, # the Learner's recorder, after an epoch
 )->dict:
@@ -33,12 +33,12 @@ def epoch_values(
     names = [n for n in recorder.metric_names if n != 'time'][1:]
     return dict(zip(names, (float(v) for v in recorder.log[1:len(names)+1])))
 
-# %% ../nbs/05b_callbacks.ipynb #4150748d
+# %% ../nbs/05b_callbacks.ipynb #d172b1f8
 def skipped_epoch(cb)->bool:
     "True in an epoch that `fit(start_epoch=...)` cancels to resume a run"
     return bool(getattr(cb.learn, 'skip_to_epoch', None)) and cb.epoch < cb.learn.skip_to_epoch._skip_to
 
-# %% ../nbs/05b_callbacks.ipynb #576def61
+# %% ../nbs/05b_callbacks.ipynb #7836e129
 class History(Callback):
     "Append each epoch's losses and metrics to a CSV file, across the several fits of a run"
     order = Recorder.order + 1
@@ -48,7 +48,7 @@ class History(Callback):
         row = dict(epoch=self.epoch, phase=self.phase, **epoch_values(self.recorder))
         pd.DataFrame([row]).to_csv(self.fname, mode='a', header=not Path(self.fname).exists(), index=False)
 
-# %% ../nbs/05b_callbacks.ipynb #6f93b0d2
+# %% ../nbs/05b_callbacks.ipynb #7c71156f
 monitors = dict(valid_loss=('valid_loss', np.less), hter=('hter', np.less), auc=('roc_auc_score', np.greater),
                 balanced_accuracy=('balanced_accuracy_score', np.greater))
 
@@ -59,7 +59,7 @@ def monitor_metric(
     if monitor not in monitors: raise ConfigError(f"Unknown monitor {monitor!r}: use {', '.join(monitors)}")
     return monitors[monitor]
 
-# %% ../nbs/05b_callbacks.ipynb #efe91951
+# %% ../nbs/05b_callbacks.ipynb #d227fb4b
 binary_monitors = ('hter', 'auc')  # monitors of a positive class against a negative one
 
 def monitor_for(
@@ -72,7 +72,7 @@ def monitor_for(
     print(f"note: monitor {monitor!r} is for two classes; with {n_classes} classes the best epoch is kept by 'balanced_accuracy'")
     return 'balanced_accuracy'
 
-# %% ../nbs/05b_callbacks.ipynb #10929c88
+# %% ../nbs/05b_callbacks.ipynb #61f0ec0a
 def rng_state()->dict:
     "This process's random states (torch, numpy, Python, and its GPU's when it trains on one), for a checkpoint"
     s = dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), random=random.getstate())
@@ -84,7 +84,7 @@ def set_rng_state(s:dict):
     torch.set_rng_state(s['torch']); np.random.set_state(s['numpy']); random.setstate(s['random'])
     if 'cuda' in s and use_cuda(): torch.cuda.set_rng_state(s['cuda'])
 
-# %% ../nbs/05b_callbacks.ipynb #18ec06f0
+# %% ../nbs/05b_callbacks.ipynb #bca9014f
 def _link(src:Path, dst:Path):
     "Make `dst` the same file as `src` (a hard link; a copy where the file system has none), replacing `dst` atomically (`save_atomic`)"
     def _make(tmp):
@@ -93,7 +93,7 @@ def _link(src:Path, dst:Path):
         except OSError: shutil.copyfile(src, tmp)
     save_atomic(dst, _make)
 
-# %% ../nbs/05b_callbacks.ipynb #0658395f
+# %% ../nbs/05b_callbacks.ipynb #69c2f138
 def checkpoint_paths(
     run, # run folder
     state:dict, # its state.json
@@ -112,7 +112,7 @@ def checkpoint_paths(
     rng = d/f'rng{rank}.pth'
     return dict(last=d/'last.pth', ema=d/'ema.pth', best=d/'best.pth', rng=rng if rng.exists() else d/'rng0.pth')
 
-# %% ../nbs/05b_callbacks.ipynb #8265bba2
+# %% ../nbs/05b_callbacks.ipynb #a5e8a040
 monitor_digits = 3  # monitor values equal at this many decimals are ties
 
 def tie_breaker(
@@ -128,7 +128,7 @@ def is_better(val, tie, best, best_tie, comp, tie_comp, digits:int=monitor_digit
     v, b = round(val, digits), round(best, digits)
     return bool(comp(v, b)) or (v == b and bool(tie_comp(tie, best_tie)))
 
-# %% ../nbs/05b_callbacks.ipynb #c9d3df0f
+# %% ../nbs/05b_callbacks.ipynb #fa8a74ff
 def _worst(comp): return np.inf if comp is np.less else -np.inf
 
 class RunKeeper(Callback):
@@ -159,7 +159,7 @@ class RunKeeper(Callback):
         if rank_distrib() or self.checkpoint is None or not best.exists(): return
         with this_process_only(): self.learn.load(best.with_suffix(''), with_opt=False)  # rank 0 alone: a fit under `accelerate launch` starts from rank 0's weights
 
-# %% ../nbs/05b_callbacks.ipynb #3688737e
+# %% ../nbs/05b_callbacks.ipynb #326460df
 @patch
 def _save(self:RunKeeper, better:bool):
     "Write this epoch's checkpoint set to a folder of its own (every process its random states, rank 0 the rest), then have rank 0 name it in state.json"

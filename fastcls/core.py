@@ -61,7 +61,7 @@ def write_atomic(path, text:str):
         with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_TRUNC), 'w', newline='\n') as f: f.write(text)
     save_atomic(path, _write)
 
-# %% ../nbs/00_core.ipynb #1dda5dc7
+# %% ../nbs/00_core.ipynb #8d9a9f5b
 def _documented(p:inspect.Parameter, doc:str):
     "The annotation of `p` with its docment as `Annotated` metadata, where `docments` and `call_parse` find it"
     anno = type(p.default) if p.annotation is inspect.Parameter.empty else p.annotation

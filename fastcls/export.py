@@ -14,15 +14,14 @@ import torch, torch.nn as nn
 from fastcore.script import call_parse
 from fastai.data.transforms import Normalize
 from . import __version__
-from .core import FastclsError, NotFound, messages
+from .core import FastclsError, messages
 from .labels import image_files
-from .predict import load_model
+from .predict import load_model, run_models, read_predictions
 from .onnx_predict import import_onnx, onnx_session, onnx_metadata, decode_image
 
 # %% auto #0
-__all__ = ['normalize_stats', 'ProbsModel', 'MeanProbs', 'run_models', 'export_metadata', 'probs_model', 'export_onnx',
-           'export_torchscript', 'export_model', 'validation_images', 'quantize_onnx', 'quantization_text',
-           'fastcls_export']
+__all__ = ['normalize_stats', 'ProbsModel', 'MeanProbs', 'export_metadata', 'probs_model', 'export_onnx', 'export_torchscript',
+           'export_model', 'validation_images', 'quantize_onnx', 'quantization_text', 'fastcls_export', 'run_models']
 
 # %% ../nbs/10_export.ipynb #277364c4
 def normalize_stats(
@@ -55,16 +54,10 @@ class MeanProbs(nn.Module):
     def __init__(self, models): super().__init__(); self.models = nn.ModuleList(models)
     def forward(self, x): return torch.stack([m(x) for m in self.models]).mean(0)
 
-# %% ../nbs/10_export.ipynb #74acb7d9
-def run_models(
-    run, # run folder (from `train`) or cross-validation folder (from `cross_validate`)
-)->list:
-    "The `model.pkl` files a run stands for: its own, or one per fold of a cross-validation folder"
-    run = Path(run)
-    if (run/'model.pkl').is_file(): return [run/'model.pkl']
-    if (run/'cv_summary.json').is_file(): return [Path(r)/'model.pkl' for r in json.loads((run/'cv_summary.json').read_text())['runs']]
-    raise NotFound(f"No trained model in {run}: give a run folder (with model.pkl) or a cross-validation folder (with cv_summary.json)")
+# %% ../nbs/10_export.ipynb #6b81d7bb
+_all_ = ['run_models']
 
+# %% ../nbs/10_export.ipynb #74acb7d9
 def export_metadata(
     run, # run folder or cross-validation folder
     threshold:float=0.5, # positive-class probability from which an image is predicted positive
@@ -161,7 +154,7 @@ def validation_images(
     run, # run folder or cross-validation folder
 )->pd.DataFrame:
     "The images a run validated on (every fold's, for a cross-validation folder), with their class indices: `file` and `target` of valid_predictions.csv"
-    df = pd.concat([pd.read_csv(p.parent/'valid_predictions.csv', usecols=['file', 'target']) for p in run_models(run)], ignore_index=True)
+    df = pd.concat([read_predictions(p.parent)[['file', 'target']] for p in run_models(run)], ignore_index=True)
     missing = [f for f in df.file if not Path(f).is_file()]
     if missing: raise FastclsError(f"{len(missing)} of the {len(df)} validation images of {run} are not where training read them (e.g. {missing[0]}, relative to the folder training ran in): run from that folder, or give a folder of images to calibrate with (--calib DIR)")
     return df

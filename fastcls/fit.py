@@ -7,7 +7,7 @@ Docs: https://fastcls.github.io/fastcls/fit.html.md"""
 # %% auto #0
 __all__ = ['recipe_learner']
 
-# %% ../nbs/05c_fit.ipynb #034e45ad
+# %% ../nbs/05c_fit.ipynb #28903001
 from typing import Annotated
 from pathlib import Path
 import pandas as pd, torch
@@ -24,7 +24,7 @@ from .learner import create_learner, losses, weighting_text
 from .callbacks import History, RunKeeper, monitors, monitor_metric, monitor_for, checkpoint_paths, set_rng_state
 from .distributed import use_cuda, from_rank0, this_process_only, distributed_context
 
-# %% ../nbs/05c_fit.ipynb #a095c590
+# %% ../nbs/05c_fit.ipynb #09b5ba1b
 def recipe_learner(
     dls:DataLoaders, # from `folder_dataloaders`
     arch:str='resnet18', # timm architecture
@@ -49,7 +49,7 @@ def recipe_learner(
     learn.from_pretrained = pretrained or weights is not None  # fine-tuned in two phases by `fit_recipe`
     return learn
 
-# %% ../nbs/05c_fit.ipynb #b3665f5f
+# %% ../nbs/05c_fit.ipynb #fc52f065
 def _find_lr(learn, run):
     "Learning rate at the valley of fastai's lr finder, with its plot saved to the run folder (unless `run` is None)"
     num_it = min(100, max(30, 2 * len(learn.dls.train)))  # no more than two epochs of a small data set (fastai: 100 steps)
@@ -74,14 +74,14 @@ def _plan(learn, epochs, lr, lr_find, min_steps)->tuple:
         if not rank: print(f'learning rate {lr:.0e} (--lr to change it, --lr-find for the finder)')
     return n, lr
 
-# %% ../nbs/05c_fit.ipynb #b9014636
+# %% ../nbs/05c_fit.ipynb #6da72c61
 def _phases(pretrained, freeze, freeze_epochs, epochs, lr):
     "The fits of a run: (phase, epochs, learning rate, frozen backbone)"
     if pretrained and freeze: return [('frozen', epochs, lr, True)]
     if pretrained: return [('frozen', freeze_epochs, lr, True), ('unfrozen', epochs, slice(lr / 100, lr / 2), False)]
     return [('train', epochs, lr, False)]
 
-# %% ../nbs/05c_fit.ipynb #37c5a623
+# %% ../nbs/05c_fit.ipynb #36bf2489
 def _load_checkpoint(learn, run, state, cbs=())->dict:
     "Load the checkpoint set `state` names into `learn` (weights and optimizer, this process's random states, the weight average of `cbs`); its paths"
     p = checkpoint_paths(run, state, rank_distrib())
@@ -115,7 +115,7 @@ def _fit(learn, run, phases, monitor, patience, state=None, cbs=()):
         best, wait, tie, ckpt, state = keeper.best, keeper.wait, keeper.best_tie, keeper.checkpoint, None
     return best
 
-# %% ../nbs/05c_fit.ipynb #9c8a4b68
+# %% ../nbs/05c_fit.ipynb #f605b363
 @patch
 def fit_recipe(
     self:Learner,

@@ -15,7 +15,8 @@ from fastcore.meta import delegates
 from .core import ConfigError
 from .train import train, train_demo
 from .config import resolve_config, save_config, check_grid, grid_options, load_grid
-from .search import cross_validate, grid_search
+from .cv import cross_validate
+from .grid import grid_search
 from .compare import compare_runs
 from .runs import track_run, MLflowCallback
 

@@ -15,7 +15,8 @@ import matplotlib.pyplot as plt
 from PIL import Image
 from cleanlab.filter import find_label_issues
 from cleanlab.rank import get_label_quality_scores
-from .core import LabelError, NotFound, write_atomic, save_fig
+from .core import LabelError, write_atomic, save_fig
+from .predict import read_predictions, prediction_classes
 
 # %% ../nbs/06a_label_issues.ipynb #f8563930
 def rank_label_issues(
@@ -37,12 +38,9 @@ def rank_label_issues(
 def read_probabilities(
     folder, # a run folder (valid_predictions.csv) or a cross-validation folder (oof_predictions.csv)
 )->tuple:
-    "The predictions table of `folder` (file, label, target, prob_<class>, ...) and the class names, from the prob_ columns"
-    folder = Path(folder)
-    f = next((folder/n for n in ('oof_predictions.csv', 'valid_predictions.csv') if (folder/n).is_file()), None)
-    if f is None: raise NotFound(f"{folder} holds neither oof_predictions.csv (a cross-validation) nor valid_predictions.csv (a run)")
-    t = pd.read_csv(f, dtype={'file': str, 'label': str})
-    return t, [c[len('prob_'):] for c in t.columns if c.startswith('prob_')]
+    "The predictions table of `folder` (`fastcls.predict.read_predictions`: file, label, target, prob_<class>, ...) and its class names"
+    t = read_predictions(folder)
+    return t, prediction_classes(t)
 
 # %% ../nbs/06a_label_issues.ipynb #02c4da82
 def label_issues(

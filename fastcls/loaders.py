@@ -7,7 +7,7 @@ Docs: https://fastcls.github.io/fastcls/loaders.html.md"""
 # %% auto #0
 __all__ = ['folder_dataloaders']
 
-# %% ../nbs/05a_loaders.ipynb #9c2cab4d
+# %% ../nbs/05a_loaders.ipynb #fd26ad29
 from typing import Annotated
 from pathlib import Path
 import pandas as pd
@@ -20,7 +20,7 @@ from .groups import add_groups, group_report, group_text
 from .core import LabelError
 from .distributed import use_cuda, data_device, join_process_group, rank0_first
 
-# %% ../nbs/05a_loaders.ipynb #b79d219e
+# %% ../nbs/05a_loaders.ipynb #1b0751b6
 def _mark_valid(df, valid_files):
     "`df` with an `is_valid` column marking the images of `valid_files` (paths, or a text file listing them)"
     if isinstance(valid_files, (str, Path)): valid_files = Path(valid_files).read_text().split('\n')
@@ -30,7 +30,7 @@ def _mark_valid(df, valid_files):
     res.attrs = df.attrs
     return res
 
-# %% ../nbs/05a_loaders.ipynb #0ffad30a
+# %% ../nbs/05a_loaders.ipynb #bea63ab8
 def folder_dataloaders(
     data, # data folder: train_img/ + label_train.txt, an image folder + CSV, or one folder per class
     labels:str=None, # label file relative to DATA (.txt or .csv); found when not given

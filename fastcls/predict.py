@@ -1,4 +1,4 @@
-"""Class probabilities for a folder of unlabelled images, and the label file and CSV written where the customer expects them, in the order of the file names, never over a file fastcls did not write.
+"""Class probabilities for a folder of unlabelled images from a run's models, and the label file and CSV written where the customer expects them, in the order of the file names, never over a file fastcls did not write; the prediction tables of runs read back.
 
 Docs: https://fastcls.github.io/fastcls/predict.html.md"""
 
@@ -10,11 +10,11 @@ from datetime import datetime
 from pathlib import Path
 import hashlib, json, warnings
 import numpy as np, pandas as pd
-from .core import write_atomic, LabelError, ConfigError
+from .core import write_atomic, LabelError, ConfigError, NotFound
 
 # %% auto #0
-__all__ = ['load_model', 'predict_files', 'write_predictions', 'record_path', 'is_own', 'check_target', 'write_target',
-           'known_outputs', 'recorded_order']
+__all__ = ['load_model', 'run_models', 'predict_files', 'write_predictions', 'read_predictions', 'prediction_classes',
+           'record_path', 'is_own', 'check_target', 'write_target', 'known_outputs', 'recorded_order']
 
 # %% ../nbs/04a_predict.ipynb #91f3a52b
 def load_model(
@@ -25,6 +25,17 @@ def load_model(
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='load_learner` uses Python', category=UserWarning)
         return load_learner(path)
+
+# %% ../nbs/04a_predict.ipynb #f0186055
+def run_models(
+    run, # a model file (model.pkl), a run folder (from `train`) or a cross-validation folder (from `cross_validate`)
+)->list:
+    "The `model.pkl` files `run` stands for: itself, a run's own, or one per fold of a cross-validation folder"
+    run = Path(run)
+    if run.is_file(): return [run]
+    if (run/'model.pkl').is_file(): return [run/'model.pkl']
+    if (run/'cv_summary.json').is_file(): return [Path(r)/'model.pkl' for r in json.loads((run/'cv_summary.json').read_text())['runs']]
+    raise NotFound(f"No trained model in {run}: give a model file (model.pkl), a run folder (with model.pkl) or a cross-validation folder (with cv_summary.json)")
 
 # %% ../nbs/04a_predict.ipynb #c95341a5
 def predict_files(
@@ -66,6 +77,23 @@ def write_predictions(
         if writer is None: write_atomic(p, t)
         else: write_target(p, t, writer, known, o)
     return df
+
+# %% ../nbs/04a_predict.ipynb #776b0bce
+def read_predictions(
+    run, # run folder (valid_predictions.csv), cross-validation folder (oof_predictions.csv), or a prediction table itself (predictions.csv, ...)
+)->pd.DataFrame:
+    "A cross-validation's out-of-fold predictions, a run's validation predictions, or the prediction table given, file names and labels read as text"
+    run = Path(run)
+    f = run if run.is_file() else next((run/n for n in ('oof_predictions.csv', 'valid_predictions.csv') if (run/n).is_file()), None)
+    if f is None: raise NotFound(f"{run} holds neither valid_predictions.csv (a run) nor oof_predictions.csv (a cross-validation)")
+    return pd.read_csv(f, dtype={'file': str, 'label': str})
+
+# %% ../nbs/04a_predict.ipynb #e8d89024
+def prediction_classes(
+    t:pd.DataFrame, # a prediction table (from `read_predictions`)
+)->list:
+    "The class names of a prediction table, from its `prob_<class>` columns, in their order"
+    return [c[len('prob_'):] for c in t.columns if c.startswith('prob_')]
 
 # %% ../nbs/04a_predict.ipynb #bf4fb8a2
 def record_path(

@@ -20,8 +20,8 @@ from fastcore.basics import patch, store_attr
 from .labels import read_labels, read_class_folders, open_image, is_table, read_table, table_text
 from .core import LabelError, write_atomic
 from .interpret import top_per_class, gradcam_files, overlay_heatmap
-from .predict import load_model
-from .label_issues import read_probabilities, write_label_issues
+from .predict import load_model, read_predictions
+from .label_issues import write_label_issues
 from ipyevents import Event
 
 # %% ../nbs/07_review.ipynb #22c1872e
@@ -68,7 +68,7 @@ def run_top_losses(
 )->pd.DataFrame:
     "The `k` validation images of each class with the largest losses in a run folder, from its saved predictions (no model is loaded)"
     run, s = Path(run), run_settings(run)
-    if (run/'valid_predictions.csv').is_file() or (run/'oof_predictions.csv').is_file(): t = _valid_table(read_probabilities(run)[0], s['vocab'])
+    if (run/'valid_predictions.csv').is_file() or (run/'oof_predictions.csv').is_file(): t = _valid_table(read_predictions(run), s['vocab'])
     elif (run/'top_losses.csv').is_file(): t = pd.read_csv(run/'top_losses.csv', dtype={'file': str, 'label': str, 'predicted': str})
     else: raise LabelError(f"{run} has neither valid_predictions.csv nor top_losses.csv: it is not a finished run of fastcls_train")
     t['file'] = [str(Path(s['base'])/f) for f in t.file]

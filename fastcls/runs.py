@@ -16,10 +16,10 @@ from fastai.learner import Recorder
 from fastai.torch_core import rank_distrib
 from .core import LabelError, ConfigError, NotFound, write_atomic
 from .labels import image_files, order_text
-from .predict import predict_files, write_predictions, load_model, check_target, known_outputs, recorded_order
+from .predict import predict_files, write_predictions, load_model, check_target, known_outputs, recorded_order, run_models
 from .train import skipped_epoch
 from .config import run_config, config_hash
-from .search import metric_row, lower_better
+from .metric_rows import metric_row, lower_better
 
 # %% auto #0
 __all__ = ['track_run', 'top_runs', 'MLflowCallback', 'predict_ensemble']
@@ -102,15 +102,6 @@ def after_fit(self:MLflowCallback):
     if getattr(self, 'ml', None) is not None: self.ml.end_run()
     self.ml = None
 
-# %% ../nbs/08b_runs.ipynb #b613e66e
-def _model_files(m)->list:
-    "The exported models a run folder, cross-validation folder or model file stands for"
-    m = Path(m)
-    if m.is_file(): return [m]
-    if (m/'model.pkl').is_file(): return [m/'model.pkl']
-    if (m/'cv_summary.json').is_file(): return [Path(r)/'model.pkl' for r in json.loads((m/'cv_summary.json').read_text())['runs']]
-    raise NotFound(f"No exported model at {m} (a model.pkl, a run folder or a cross-validation folder)")
-
 # %% ../nbs/08b_runs.ipynb #a659b65d
 def _predict_model(learn, files, tta:bool, bs:int)->np.ndarray:
     "Class probabilities of `files` from one learner, averaged over the training flips when `tta`"
@@ -129,7 +120,7 @@ def predict_ensemble(
 )->pd.DataFrame:
     "Average the class probabilities of several exported models over a folder of images and write the labels and probabilities"
     models = [models] if isinstance(models, (str, Path)) else list(models)
-    paths, probs, vocab, known = [p for m in models for p in _model_files(m)], [], None, known_outputs(models)
+    paths, probs, vocab, known = [p for m in models for p in run_models(m)], [], None, known_outputs(models)
     order = order or recorded_order(paths)
     files = image_files(images, order=order)
     check_target(out, known); check_target(csv, known, '--csv')  # before any model is loaded

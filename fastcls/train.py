@@ -8,7 +8,7 @@ Docs: https://fastcls.github.io/fastcls/train.html.md"""
 __all__ = ['train', 'run_defaults', 'train_demo', 'monitors', 'binary_monitors', 'monitor_digits', 'skipped_epoch', 'History',
            'monitor_for', 'checkpoint_paths', 'tie_breaker', 'is_better', 'RunKeeper']
 
-# %% ../nbs/05d_train.ipynb #b602b86d
+# %% ../nbs/05d_train.ipynb #b59a8156
 import json, os, sys, time, platform, inspect, signal, threading
 from typing import Annotated
 from contextlib import contextmanager
@@ -35,7 +35,7 @@ from .loaders import folder_dataloaders
 from .callbacks import monitors, binary_monitors, monitor_digits, skipped_epoch, History, monitor_metric, monitor_for, checkpoint_paths, tie_breaker, is_better, RunKeeper
 from .fit import recipe_learner
 
-# %% ../nbs/05d_train.ipynb #7eee35da
+# %% ../nbs/05d_train.ipynb #3743e6d0
 _all_ = ['monitors', 'binary_monitors', 'monitor_digits', 'skipped_epoch', 'History', 'monitor_for', 'checkpoint_paths', 'tie_breaker', 'is_better', 'RunKeeper']  # moved to fastcls.callbacks; importable from here as before
 
 # %% ../nbs/05d_train.ipynb #4d0002d9
@@ -134,7 +134,7 @@ def _finish(learn, run, pred_dir, pred_target, cbs=None, calibrate='none', tta=F
         write_atomic(run/'report.md', (run/'report.md').read_text() + shift_md(shift))
     return dict(report, n_predictions=n_pred, **({'shift': shift} if shift else {}))
 
-# %% ../nbs/05d_train.ipynb #9d921ab0
+# %% ../nbs/05d_train.ipynb #eaf36b34
 _own = ('resume', 'resume_changed', 'cbs')  # arguments of `train` that are not settings of the run
 
 @delegates_steps(folder_dataloaders, recipe_learner, Learner.fit_recipe, but=['path', 'state', 'on_plan'])
@@ -168,12 +168,12 @@ def train(
     else: args = _resolved(args)
     return _run(args, cbs, t0, state, saved, resume_changed)
 
-# %% ../nbs/05d_train.ipynb #1923749c
+# %% ../nbs/05d_train.ipynb #739e982e
 def run_defaults()->dict:
     "Every setting of a run (the options of `train` and of its three steps) with its default"
     return {k: p.default for k, p in inspect.signature(train).parameters.items() if p.default is not p.empty and k not in _own}
 
-# %% ../nbs/05d_train.ipynb #22199a2e
+# %% ../nbs/05d_train.ipynb #65106336
 def _run(a:dict, cbs, t0, state=None, saved=None, resume_changed=False)->AttrDict:
     "A run with the settings `a`: the three steps (`folder_dataloaders`, `recipe_learner`, `Learner.fit_recipe`) in a run folder, then the report and predictions"
     monitor_metric(a['monitor']); mix_callbacks(a['mix']); check_sampler(a['sampler'], (*samplers, 'progressive'))  # bad options stop before any work
