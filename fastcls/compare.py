@@ -11,7 +11,7 @@ __all__ = ['compare_runs']
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.basics import AttrDict
-from .metrics import paired_bootstrap, paired_bootstrap_multiclass
+from .bootstrap import paired_bootstrap, paired_bootstrap_multiclass
 from .search import read_predictions, shared_predictions, lower_better
 
 # %% ../nbs/08d_compare.ipynb #b91680ec

@@ -22,10 +22,9 @@ import matplotlib.pyplot as plt
 from .core import LabelError, ConfigError, NotFound, write_atomic, save_fig
 from .labels import read_labels, check_images, check_class_parts
 from .groups import add_groups, group_report, group_text
-from .metrics import hter, binary_report, report_text, value_ci, paired_bootstrap
-from .interpret import threshold_sweep
-from .metrics import calibration_metrics
-from .metrics import predictions_report
+from .metrics import hter, calibration_metrics
+from .bootstrap import value_ci, paired_bootstrap
+from .reports import binary_report, report_text, threshold_sweep, predictions_report
 from .calibrate import fit_calibration, calibration_report, calibration_text, calibrate_model, calibrate_probs, cross_fit
 from .predict import write_predictions, load_model, check_target, write_target
 from .train import train
