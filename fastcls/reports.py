@@ -204,7 +204,7 @@ def plot_pr(
     threshold:float=0.5, # the operating point marked
 ):
     "Precision-recall curve of the positive class, with its average precision and the point at `threshold`"
-    p, targs = np.asarray(probs)[:, -1], np.asarray(targs)
+    p, targs = positive_probs(probs), np.asarray(targs)
     prec, rec, _ = skm.precision_recall_curve(targs, p)
     pred = predicted_class(p, threshold)
     fig, ax = plt.subplots(figsize=(4.2, 4))
@@ -225,7 +225,7 @@ def plot_prob_hist(
     bins:int=20, # bins between 0 and 1
 ):
     "Histogram of the positive-class probability for the images of each true class, on a log scale"
-    p, targs = np.asarray(probs)[:, -1], np.asarray(targs)
+    p, targs = positive_probs(probs), np.asarray(targs)
     fig, ax = plt.subplots(figsize=(5, 3.4))
     ax.hist([p[targs == i] for i in range(len(vocab))], bins=np.linspace(0, 1, bins + 1), label=[f'true {v} ({(targs == i).sum()})' for i, v in enumerate(vocab)],
             histtype='stepfilled', alpha=0.5, log=True)
@@ -246,7 +246,7 @@ def plot_reliability(
     fig, (ax, ah) = plt.subplots(2, 1, figsize=(4.4, 5.2), height_ratios=(3, 1), sharex=True)
     ax.plot([0, 1], [0, 1], ls=':', c='grey', label='perfectly calibrated')
     for name, p in ([('before calibration', raw_probs), ('calibrated', probs)] if raw_probs is not None else [('model', probs)]):
-        p1, m = np.asarray(p)[:, -1], calibration_metrics(p, targs, n_bins)
+        p1, m = positive_probs(p), calibration_metrics(p, targs, n_bins)
         frac, mean = calibration_curve(np.asarray(targs), p1, n_bins=n_bins, strategy='uniform', pos_label=1)
         ax.plot(mean, frac, 'o-', ms=3, label=f"{name}: ECE {m['ece']:.3f}, Brier {m['brier']:.3f}")
         ah.hist(p1, bins=np.linspace(0, 1, n_bins + 1), histtype='step', log=True)
