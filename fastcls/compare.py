@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.basics import AttrDict
 from .core import LabelError
-from .metrics import paired_bootstrap, paired_bootstrap_multiclass
+from .bootstrap import paired_bootstrap, paired_bootstrap_multiclass
 from .metric_rows import lower_better
 from .predict import read_predictions, prediction_classes
 

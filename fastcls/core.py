@@ -1,4 +1,4 @@
-"""The errors fastcls reports as messages, files written whole or not at all, options declared once for commands of several steps, and saved figures: what every other module builds on.
+"""The errors fastcls reports as messages, files written whole or not at all, options declared once for commands of several steps, saved figures, the decision rule from class probabilities and the old homes of moved names: what every other module builds on.
 
 Docs: https://fastcls.github.io/fastcls/core.html.md"""
 
@@ -6,15 +6,17 @@ Docs: https://fastcls.github.io/fastcls/core.html.md"""
 
 # %% auto #0
 __all__ = ['FastclsError', 'LabelError', 'ConfigError', 'WeightsUnavailable', 'NotFound', 'messages', 'save_atomic',
-           'write_atomic', 'delegates_steps', 'step_options', 'save_fig']
+           'write_atomic', 'delegates_steps', 'step_options', 'save_fig', 'positive_probs', 'predicted_class',
+           'moved_names']
 
 # %% ../nbs/00_core.ipynb #29d2ccc1
-import os, tempfile, inspect
+import os, tempfile, inspect, importlib
 from typing import Annotated
 from fastcore.docments import docments
 from contextlib import contextmanager
 from pathlib import Path
 from fastcore.script import CliError
+import numpy as np
 import matplotlib.pyplot as plt
 
 # %% ../nbs/00_core.ipynb #86af5181
@@ -101,3 +103,33 @@ def save_fig(fig, path):
     "Save a matplotlib figure as a PNG and close it"
     fig.savefig(path, dpi=110, bbox_inches='tight')
     plt.close(fig)
+
+# %% ../nbs/00_core.ipynb #0a975bca
+def positive_probs(
+    probs, # (n, 2) class probabilities, or (n,) positive-class probabilities
+)->np.ndarray:
+    "The positive-class probability of each image: the last column of (n, 2) class probabilities, or `probs` itself when it has one dimension"
+    a = np.asarray(probs, dtype=float)
+    return a[:, -1] if a.ndim == 2 else a
+
+# %% ../nbs/00_core.ipynb #7101dd71
+def predicted_class(
+    probs, # (n, N) class probabilities, or (n,) positive-class probabilities of two classes
+    threshold:float=0.5, # two classes: an image whose positive-class probability is at least this is predicted positive (class 1)
+)->np.ndarray:
+    "The class index predicted for each image: of two classes the positive (1) from `threshold` on, else the negative (0); of more, the most probable"
+    a = np.asarray(probs, dtype=float)
+    if a.ndim == 2 and a.shape[1] > 2: return a.argmax(1)
+    return (positive_probs(a) >= threshold).astype(int)
+
+# %% ../nbs/00_core.ipynb #94843585
+def moved_names(
+    module:str, # the old module's name (its `__name__`)
+    moved:dict, # new module -> names moved there from `module`
+):
+    "A module `__getattr__` (PEP 562) that imports a name moved to a higher module the first time it is asked for"
+    def __getattr__(name):
+        for m, names in moved.items():
+            if name in names: return getattr(importlib.import_module(m), name)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    return __getattr__

@@ -20,7 +20,9 @@ import matplotlib.pyplot as plt
 from .core import LabelError, ConfigError, write_atomic, save_fig
 from .labels import read_labels, check_images, check_class_parts
 from .groups import add_groups, group_report, group_text
-from .metrics import binary_report, report_text, value_ci, calibration_metrics, predictions_report
+from .metrics import calibration_metrics
+from .bootstrap import value_ci
+from .reports import binary_report, report_text, predictions_report
 from .metric_rows import ci_keys, metric_row, ci_row
 from .thresholds import best_threshold, threshold_report, fold_thresholds
 from .calibrate import fit_calibration, calibration_report, calibration_text, calibrate_model, calibrate_probs, cross_fit

@@ -14,7 +14,7 @@ import torch, torch.nn as nn
 from fastcore.script import call_parse
 from fastai.data.transforms import Normalize
 from . import __version__
-from .core import FastclsError, messages
+from .core import FastclsError, NotFound, messages, predicted_class
 from .labels import image_files
 from .predict import load_model, run_models, read_predictions
 from .onnx_predict import import_onnx, onnx_session, onnx_metadata, decode_image
@@ -162,15 +162,15 @@ def validation_images(
 # %% ../nbs/10_export.ipynb #46f405fb
 def _agreement(pf, pq, meta:dict)->dict:
     "How far the int8 probabilities `pq` are from the float ones `pf`, and how often they give the same label (at the model's threshold, or the most probable class)"
-    if meta.get('threshold') is not None: lf, lq = pf[:, 1] >= meta['threshold'], pq[:, 1] >= meta['threshold']
-    else: lf, lq = pf.argmax(1), pq.argmax(1)
+    th = meta.get('threshold')  # None for more than two classes: the most probable class
+    lf, lq = (predicted_class(p, 0.5 if th is None else th) for p in (pf, pq))
     d = np.abs(pq - pf)
     return dict(label_agreement=float((lf == lq).mean()), max_abs_diff=float(d.max()), mean_abs_diff=float(d.mean()))
 
 def _scores(p, y, name:str)->dict:
     "ROC AUC (two classes) or balanced accuracy (more) of probabilities `p` against class indices `y`, named `name`"
     from sklearn.metrics import roc_auc_score, balanced_accuracy_score
-    if p.shape[1] > 2: return {f'balanced_accuracy_{name}': float(balanced_accuracy_score(y, p.argmax(1)))}
+    if p.shape[1] > 2: return {f'balanced_accuracy_{name}': float(balanced_accuracy_score(y, predicted_class(p)))}
     return {f'auc_{name}': float(roc_auc_score(y, p[:, 1])) if len(set(y)) == 2 else None}
 
 def _probs(model, x, bs:int=64)->np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np, pandas as pd, yaml
 from fastcore.basics import AttrDict
 from fastcore.meta import delegates
 from .core import ConfigError, write_atomic
-from .metrics import paired_bootstrap
+from .bootstrap import paired_bootstrap
 from .metric_rows import metric_row, lower_better
 from .predict import read_predictions
 from .train import train

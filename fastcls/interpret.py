@@ -1,4 +1,4 @@
-"""Where a trained classifier goes wrong, from one inference pass: confusion matrix, the worst images of each class, ROC and precision-recall curves, the error rates at every threshold, and a report page in the run folder.
+"""Where a trained classifier goes wrong, from one inference pass: the confusion analysis (confusion matrix, most confused classes, the worst images of each class) and where the model looks (Grad-CAM). The figures and report page of a run are in `fastcls.reports`.
 
 Docs: https://fastcls.github.io/fastcls/interpret.html.md"""
 
@@ -12,64 +12,16 @@ import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
 from PIL import Image
 from sklearn import metrics as skm
-from sklearn.calibration import calibration_curve
 from fastcore.basics import patch
 import torch.nn.functional as F
 from fastai.callback.hook import hook_outputs
 from torch import nn
 from fastai.interpret import ClassificationInterpretation
-from .metrics import far_frr
-from .metrics import calibration_metrics
-from .metrics import predictions_report
-from .core import save_fig, write_atomic
+from .core import predicted_class, moved_names
 
 # %% auto #0
-__all__ = ['plot_confusion', 'plot_roc', 'plot_history', 'losses_from_probs', 'BinaryInterpretation', 'top_per_class', 'gradcam',
-           'gradcam_files', 'overlay_heatmap', 'threshold_sweep', 'plot_threshold_sweep', 'plot_pr', 'plot_prob_hist',
-           'plot_reliability', 'plot_roc_multiclass', 'write_analysis']
-
-# %% ../nbs/04_interpret.ipynb #2c0a4c34
-def plot_confusion(cm, vocab, title='Confusion matrix (validation)'):
-    "A confusion matrix figure with counts and row-normalised shares"
-    cm = np.asarray(cm)
-    fig, ax = plt.subplots(figsize=(4.2, 3.8))
-    ax.imshow(cm / np.maximum(cm.sum(1, keepdims=True), 1), cmap='Blues', vmin=0, vmax=1)
-    for (i, j), v in np.ndenumerate(cm):
-        share = v / max(cm[i].sum(), 1)
-        ax.text(j, i, f'{v}\n{share:.1%}', ha='center', va='center', color='white' if share > 0.5 else 'black')
-    ax.set(xticks=range(len(vocab)), yticks=range(len(vocab)), xticklabels=vocab, yticklabels=vocab,
-           xlabel='predicted', ylabel='true', title=title)
-    fig.tight_layout()
-    return fig
-
-# %% ../nbs/04_interpret.ipynb #6e635b8f
-def plot_roc(probs, targs, threshold:float=0.5):
-    "ROC curve of the positive class, with the operating point at `threshold` marked"
-    probs, targs = np.asarray(probs), np.asarray(targs)
-    fpr, tpr, _ = skm.roc_curve(targs, probs[:, 1])
-    far, frr = far_frr(probs[:, 1], targs, threshold)
-    fig, ax = plt.subplots(figsize=(4.2, 4))
-    ax.plot(fpr, tpr, label=f'AUC {skm.roc_auc_score(targs, probs[:, 1]):.4f}')
-    ax.plot([0, 1], [0, 1], ls=':', c='grey')
-    ax.plot(far, 1 - frr, 'o', c='red', label=f'threshold {threshold}: FAR {far:.3f}, FRR {frr:.3f}')
-    ax.set(xlabel='false positive rate (FAR)', ylabel='true positive rate (1 - FRR)', title='ROC (validation)')
-    ax.legend(loc='lower right', fontsize=8)
-    fig.tight_layout()
-    return fig
-
-# %% ../nbs/04_interpret.ipynb #e88ad42a
-def plot_history(hist:pd.DataFrame):
-    "Training and validation loss per epoch, and the validation metrics, from a run's history table"
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.5))
-    x = np.arange(1, len(hist) + 1)
-    a1.plot(x, hist.train_loss, 'o-', label='train loss')
-    a1.plot(x, hist.valid_loss, 'o-', label='valid loss')
-    a1.set(xlabel='epoch', title='Loss'); a1.legend()
-    for c in ('roc_auc_score', 'balanced_accuracy_score', 'hter'):
-        if c in hist: a2.plot(x, hist[c], 'o-', label=c)
-    a2.set(xlabel='epoch', title='Validation metrics', ylim=(0, 1)); a2.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+__all__ = ['BinaryInterpretation', 'losses_from_probs', 'ClassInterpretation', 'top_per_class', 'gradcam', 'gradcam_files',
+           'overlay_heatmap']
 
 # %% ../nbs/04_interpret.ipynb #f1e8eeb5
 def losses_from_probs(
@@ -83,13 +35,13 @@ def losses_from_probs(
     with learn.loss_not_reduced(): return learn.loss_func(logits.to(dev), torch.as_tensor(targs).long().to(dev)).float().cpu()
 
 # %% ../nbs/04_interpret.ipynb #266cfef8
-class BinaryInterpretation(ClassificationInterpretation):
-    "A `ClassificationInterpretation` that keeps the probabilities and targets of its one inference pass"
+class ClassInterpretation(ClassificationInterpretation):
+    "A `ClassificationInterpretation` of two or more classes that keeps the probabilities and targets of its one inference pass"
     def __init__(self,
         learn, # the `Learner`
         dl, # the `DataLoader` the predictions are for (its `items` name the images)
         losses, # per-image losses
-        probs, # (n, 2) class probabilities
+        probs, # (n, N) class probabilities
         targs, # true class index of each image
         act=None, # activation used for the predictions
         threshold:float=0.5, # images whose positive-class probability is at least this are predicted positive
@@ -97,12 +49,14 @@ class BinaryInterpretation(ClassificationInterpretation):
         super().__init__(learn, dl, losses, act)
         self.probs, self.targs, self.threshold = torch.as_tensor(probs).float(), torch.as_tensor(targs).long(), threshold
         p = self.probs
-        self.decoded = (p[:, 1] >= threshold).long() if p.shape[1] == 2 else p.argmax(1)
+        self.decoded = torch.as_tensor(predicted_class(p.numpy(), threshold)).long()
+
+BinaryInterpretation = ClassInterpretation  # its old name, from when it held two classes only
 
 # %% ../nbs/04_interpret.ipynb #d6e0755e
 @patch(cls_method=True)
 def from_learner(
-    cls:BinaryInterpretation,
+    cls:ClassInterpretation,
     learn, # the trained `Learner`
     ds_idx:int=1, # index of `learn.dls` to interpret when `dl` is None (1: validation)
     dl=None, # `DataLoader` to interpret
@@ -119,7 +73,7 @@ def from_learner(
 
 # %% ../nbs/04_interpret.ipynb #3f0ac168
 @patch
-def confusion_matrix(self:BinaryInterpretation):
+def confusion_matrix(self:ClassInterpretation):
     "Confusion matrix (rows true, columns predicted) from the kept predictions, without running the model again"
     n = len(self.vocab)
     return np.bincount(self.targs.numpy() * n + self.decoded.numpy(), minlength=n * n).reshape(n, n)
@@ -127,7 +81,7 @@ def confusion_matrix(self:BinaryInterpretation):
 # %% ../nbs/04_interpret.ipynb #81862068
 @patch
 def classification_report(
-    self:BinaryInterpretation,
+    self:ClassInterpretation,
     output_dict:bool=False, # a dict instead of text
 ):
     "scikit-learn's classification report (precision, recall, F1 per class) of the kept predictions"
@@ -135,7 +89,7 @@ def classification_report(
                                      target_names=[str(v) for v in self.vocab], output_dict=output_dict, zero_division=0)
 
 @patch
-def print_classification_report(self:BinaryInterpretation):
+def print_classification_report(self:ClassInterpretation):
     "Print scikit-learn's classification report of the kept predictions"
     print(self.classification_report())
 
@@ -151,7 +105,7 @@ def top_per_class(
 # %% ../nbs/04_interpret.ipynb #b57e7242
 @patch
 def top_losses_table(
-    self:BinaryInterpretation,
+    self:ClassInterpretation,
     k:int=8, # images per true class
 )->pd.DataFrame:
     "The `k` images of each true class with the largest losses: file, true label, positive-class probability (of the true class, for more than two classes), predicted label, loss"
@@ -171,7 +125,7 @@ def _show_file(ax, f, title):
 # %% ../nbs/04_interpret.ipynb #c42c9a71
 @patch
 def plot_top_losses_by_class(
-    self:BinaryInterpretation,
+    self:ClassInterpretation,
     k:int=8, # images per true class
 ):
     "The `k` worst images of each true class (one row per class), titled with file name, true label, positive-class probability and loss"
@@ -241,7 +195,7 @@ def overlay_heatmap(
 # %% ../nbs/04_interpret.ipynb #c1126b51
 @patch
 def plot_top_losses_gradcam(
-    self:BinaryInterpretation,
+    self:ClassInterpretation,
     k:int=8, # images per true class
 ):
     "The `k` worst images of each true class with the Grad-CAM map of their predicted class over them (one batched pass)"
@@ -256,123 +210,10 @@ def plot_top_losses_gradcam(
     fig.tight_layout()
     return fig
 
-# %% ../nbs/04_interpret.ipynb #2e85794c
-def threshold_sweep(
-    probs, # (n, 2) class probabilities, or the positive-class probability of each image
-    targs, # true class index of each image
-    thresholds=None, # thresholds to evaluate; 0, 0.01, ..., 1 when None
-)->pd.DataFrame:
-    "FAR, FRR and HTER at each threshold"
-    p = np.asarray(probs, dtype=float)
-    p = p[:, -1] if p.ndim == 2 else p
-    ths = np.round(np.linspace(0, 1, 101), 2) if thresholds is None else np.asarray(thresholds, dtype=float)
-    t = pd.DataFrame([far_frr(p, targs, th) for th in ths], columns=['far', 'frr']).assign(threshold=ths)
-    return t.assign(hter=(t.far + t.frr) / 2)[['threshold', 'far', 'frr', 'hter']]
-
-# %% ../nbs/04_interpret.ipynb #105babc1
-def plot_threshold_sweep(
-    probs, # (n, 2) class probabilities
-    targs, # true class index of each image
-    threshold:float=0.5, # the fixed threshold, marked
-):
-    "FAR, FRR and HTER against the threshold, with the fixed threshold and the lowest HTER marked"
-    sw = threshold_sweep(probs, targs)
-    far, frr = far_frr(np.asarray(probs)[:, -1], targs, threshold)
-    best = sw.loc[sw.hter.idxmin()]
-    fig, ax = plt.subplots(figsize=(5, 3.6))
-    for c in ('far', 'frr', 'hter'): ax.plot(sw.threshold, sw[c], label=c.upper(), lw=2 if c == 'hter' else 1)
-    ax.plot([threshold] * 3, [far, frr, (far + frr) / 2], 'o', c='red', label=f'{threshold}: HTER {(far + frr) / 2:.3f}')
-    ax.axvline(threshold, c='red', ls=':')
-    ax.axvline(best.threshold, c='grey', ls='--', label=f'lowest HTER {best.hter:.3f} at {best.threshold:.2f}')
-    ax.set(xlabel='threshold on the positive-class probability', ylabel='error rate', ylim=(-0.02, 1.02), title='Error rates by threshold (validation)')
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-# %% ../nbs/04_interpret.ipynb #d41ce8bf
-def plot_pr(
-    probs, # (n, 2) class probabilities
-    targs, # true class index of each image
-    threshold:float=0.5, # the operating point marked
-):
-    "Precision-recall curve of the positive class, with its average precision and the point at `threshold`"
-    p, targs = np.asarray(probs)[:, -1], np.asarray(targs)
-    prec, rec, _ = skm.precision_recall_curve(targs, p)
-    pred = p >= threshold
-    fig, ax = plt.subplots(figsize=(4.2, 4))
-    ax.plot(rec, prec, label=f'AP {skm.average_precision_score(targs, p):.4f}')
-    ax.axhline(targs.mean(), ls=':', c='grey', label=f'chance ({targs.mean():.1%} positive)')
-    ax.plot(skm.recall_score(targs, pred, zero_division=0), skm.precision_score(targs, pred, zero_division=0), 'o', c='red', label=f'threshold {threshold}')
-    ax.set(xlabel='recall (1 - FRR)', ylabel='precision', xlim=(0, 1.02), ylim=(0, 1.02), title='Precision-recall (validation)')
-    ax.legend(loc='lower left', fontsize=8)
-    fig.tight_layout()
-    return fig
-
-# %% ../nbs/04_interpret.ipynb #9d5480a1
-def plot_prob_hist(
-    probs, # (n, 2) class probabilities
-    targs, # true class index of each image
-    vocab=('0', '1'), # class names
-    threshold:float=0.5, # the threshold, marked
-    bins:int=20, # bins between 0 and 1
-):
-    "Histogram of the positive-class probability for the images of each true class, on a log scale"
-    p, targs = np.asarray(probs)[:, -1], np.asarray(targs)
-    fig, ax = plt.subplots(figsize=(5, 3.4))
-    ax.hist([p[targs == i] for i in range(len(vocab))], bins=np.linspace(0, 1, bins + 1), label=[f'true {v} ({(targs == i).sum()})' for i, v in enumerate(vocab)],
-            histtype='stepfilled', alpha=0.5, log=True)
-    ax.axvline(threshold, c='red', ls=':', label=f'threshold {threshold}')
-    ax.set(xlabel=f'probability of {vocab[-1]}', ylabel='images (log scale)', title='Predicted probability by true class (validation)')
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-# %% ../nbs/04_interpret.ipynb #b45983e6
-def plot_reliability(
-    probs, # (n, 2) class probabilities
-    targs, # true class index of each image
-    n_bins:int=15, # equal-width bins between 0 and 1, as for the ECE
-    raw_probs=None, # the (n, 2) probabilities before calibration, drawn too when given
-):
-    "Reliability diagram: the share of positives against the mean positive-class probability in equal-width bins, with ECE and Brier score, and the images per bin"
-    fig, (ax, ah) = plt.subplots(2, 1, figsize=(4.4, 5.2), height_ratios=(3, 1), sharex=True)
-    ax.plot([0, 1], [0, 1], ls=':', c='grey', label='perfectly calibrated')
-    for name, p in ([('before calibration', raw_probs), ('calibrated', probs)] if raw_probs is not None else [('model', probs)]):
-        p1, m = np.asarray(p)[:, -1], calibration_metrics(p, targs, n_bins)
-        frac, mean = calibration_curve(np.asarray(targs), p1, n_bins=n_bins, strategy='uniform', pos_label=1)
-        ax.plot(mean, frac, 'o-', ms=3, label=f"{name}: ECE {m['ece']:.3f}, Brier {m['brier']:.3f}")
-        ah.hist(p1, bins=np.linspace(0, 1, n_bins + 1), histtype='step', log=True)
-    ax.set(ylabel='share of positives', xlim=(0, 1), ylim=(-0.02, 1.02), title=f'Reliability diagram ({n_bins} bins, validation)')
-    ah.set(xlabel='predicted probability of the positive class', ylabel='images')
-    ax.legend(fontsize=7, loc='upper left')
-    fig.tight_layout()
-    return fig
-
-# %% ../nbs/04_interpret.ipynb #a948c269
-def plot_roc_multiclass(
-    probs, # (n, N) class probabilities
-    targs, # true class index of each image
-    vocab, # class names
-):
-    "One-vs-rest ROC curve of each class (that class against all others), with its AUC and the macro AUC"
-    probs, targs = np.asarray(probs), np.asarray(targs)
-    fig, ax = plt.subplots(figsize=(4.8, 4.4))
-    aucs = []
-    for k, v in enumerate(vocab):
-        if not 0 < (targs == k).sum() < len(targs): continue
-        fpr, tpr, _ = skm.roc_curve(targs == k, probs[:, k])
-        aucs.append(skm.auc(fpr, tpr))
-        ax.plot(fpr, tpr, label=f'{v}: AUC {aucs[-1]:.3f}')
-    ax.plot([0, 1], [0, 1], ls=':', c='grey')
-    ax.set(xlabel='false positive rate (other classes)', ylabel='true positive rate (recall)', title=f'One-vs-rest ROC (validation), macro AUC {np.mean(aucs):.3f}')
-    ax.legend(loc='lower right', fontsize=7, ncol=1 + len(vocab) // 8)
-    fig.tight_layout()
-    return fig
-
 # %% ../nbs/04_interpret.ipynb #d5adf05b
 @patch
 def plot_most_confused(
-    self:BinaryInterpretation,
+    self:ClassInterpretation,
     n_pairs:int=4, # pairs of classes (true, predicted), most errors first
     k:int=6, # example images of each pair, most confidently wrong first
 ):
@@ -390,110 +231,7 @@ def plot_most_confused(
     fig.tight_layout()
     return fig
 
-# %% ../nbs/04_interpret.ipynb #5dd62fbf
-_mc_figures = dict(most_confused='Most confused pairs of classes')
-
-def _write_mc_figures(interp, run, k):
-    "Save the figures of the analysis of more than two classes to `run`"
-    p, t, v = interp.probs.numpy(), interp.targs.numpy(), list(interp.vocab)
-    big = max(4.2, 0.5 * len(v) + 1.5)
-    cm = plot_confusion(interp.confusion_matrix(), v)
-    cm.set_size_inches(big, big * 0.9)
-    figs = dict(confusion_matrix=cm, roc_curve=plot_roc_multiclass(p, t, v), most_confused=interp.plot_most_confused(k=k),
-                top_losses=interp.plot_top_losses_by_class(k))
-    for name, fig in figs.items(): save_fig(fig, run/f'{name}.png')
-
-def _multiclass_md(r:dict)->str:
-    "Markdown tables of a `multiclass_report`: the scalar metrics (with their 95% intervals when it has them), each class's figures and the normalised confusion matrix"
-    ci = r.get('ci', {})
-    def _ci(c): return f' [{c[0]:.4f}, {c[1]:.4f}] |' if c else (' |' if ci else '')
-    rows = [f'| n | {r["n"]} |' + (' |' if ci else ''), f'| classes | {r["n_classes"]} |' + (' |' if ci else '')]
-    rows += [f'| {k} | {r[k]:.4f} |{_ci(ci.get(k))}' for k in ('balanced_accuracy', 'f1_macro', 'roc_auc', 'accuracy')]
-    rows += [f'| top-{k} accuracy | {v:.4f} |' + (' |' if ci else '') for k, v in r['top_k_accuracy'].items()]
-    head = '| metric | value | 95% interval |\n| --- | --- | --- |\n' if ci else '| metric | value |\n| --- | --- |\n'
-    pc = '| class | images | precision | recall | F1 | AUC (one-vs-rest) |\n| --- | --- | --- | --- | --- | --- |\n' + '\n'.join(
-        f"| {c} | {o['n']} | {o['precision']:.4f} | {o['recall']:.4f} | {o['f1']:.4f} | {o['roc_auc']:.4f} |" for c, o in r['per_class'].items())
-    cls = list(r['per_class'])
-    cm = '| true \\ predicted | ' + ' | '.join(cls) + ' |\n|' + ' --- |' * (len(cls) + 1) + '\n' + '\n'.join(
-        f'| {c} | ' + ' | '.join(f'{x:.3f}' for x in row) + ' |' for c, row in zip(cls, r['confusion_matrix_normalized']))
-    note = f"\nIntervals: {r['bootstrap']['resamples']} stratified bootstrap resamples of the validation images (percentile intervals).\n" if ci else ''
-    return (head + '\n'.join(rows) + '\n' + note + '\n### Each class\n\n' + pc + '\n\n### Confusion matrix, normalised by true class (the diagonal holds the recalls)\n\n' + cm + '\n')
-
-# %% ../nbs/04_interpret.ipynb #e390d122
-def _metrics_md(r:dict)->str:
-    "A Markdown table of the scalar metrics of a `binary_report`, with their 95% intervals when it has them"
-    if 'per_class' in r: return _multiclass_md(r)
-    keys, ci = ['n', 'threshold', 'positive', 'roc_auc', 'hter', 'far', 'frr', 'accuracy', 'balanced_accuracy'], r.get('ci', {})
-    def _ci(c): return f' [{c[0]:.4f}, {c[1]:.4f}] |' if c else ''
-    rows = [f'| {k} | {r[k]:.4f} |{_ci(ci.get(k))}' if isinstance(r[k], float) else f'| {k} | {r[k]} |' for k in keys]
-    rows += [f'| f1 ({c}) | {v:.4f} |{_ci(ci.get("f1", {}).get(c))}' for c, v in r['f1'].items()]
-    head = '| metric | value | 95% interval |\n| --- | --- | --- |\n' if ci else '| metric | value |\n| --- | --- |\n'
-    note = f"\nIntervals: {r['bootstrap']['resamples']} stratified bootstrap resamples of the validation images (percentile intervals).\n" if ci else ''
-    return head + '\n'.join(rows) + '\n' + note
-
-# %% ../nbs/04_interpret.ipynb #b4b451f1
-def _calibration_md(r:dict)->str:
-    "The calibration section of a run's report: ECE and Brier score, before and after calibration when the model is calibrated"
-    s = f"ECE (over {r['ece_bins']} equal-width bins of the positive-class probability) and Brier score; lower is better.\n\n"
-    c = r.get('calibration')
-    if not c: return s + f"| ECE | Brier |\n| --- | --- |\n| {r['ece']:.4f} | {r['brier']:.4f} |\n"
-    params = ', '.join(f'{k}={v:.4g}' for k, v in c['params'].items())
-    moves = ('Temperature scaling leaves every decision at 0.5 unchanged.' if c['method'] == 'temperature' else
-             'Platt scaling moves the decisions at 0.5: the metrics above are those of the calibrated model.')
-    return s + (f"The model is calibrated by {c['method']} scaling ({params}), fitted on the validation predictions and kept in the exported model; "
-                f"the figures after calibration are measured on the same images. {moves}\n\n| | ECE | Brier |\n| --- | --- | --- |\n" +
-                ''.join(f"| {k} | {c[k]['ece']:.4f} | {c[k]['brier']:.4f} |\n" for k in ('before', 'after')))
-
-# %% ../nbs/04_interpret.ipynb #273a0a9b
-_figures = dict(confusion_matrix='Confusion matrix', roc_curve='ROC curve', pr_curve='Precision-recall curve',
-                threshold_sweep='Error rates by threshold', prob_hist='Predicted probability by true class',
-                top_losses='Largest losses of each class', top_losses_gradcam='Where the model looks (Grad-CAM) on the largest losses', reliability='Reliability diagram')
-_run_figures = dict(loss_curves='Training history', lr_find='Learning-rate finder')
-
-# %% ../nbs/04_interpret.ipynb #b42842be
-def _write_figures(interp, run, k, raw_probs=None):
-    "Save every figure of the analysis to `run`"
-    p, t, v, th = interp.probs.numpy(), interp.targs.numpy(), list(interp.vocab), interp.threshold
-    if len(v) > 2: return _write_mc_figures(interp, run, k)
-    figs = dict(confusion_matrix=plot_confusion(interp.confusion_matrix(), v), roc_curve=plot_roc(p, t, th),
-                pr_curve=plot_pr(p, t, th), threshold_sweep=plot_threshold_sweep(p, t, th),
-                prob_hist=plot_prob_hist(p, t, v, th), top_losses=interp.plot_top_losses_by_class(k), top_losses_gradcam=interp.plot_top_losses_gradcam(k),
-                reliability=plot_reliability(p, t, raw_probs=raw_probs))
-    for name, fig in figs.items(): save_fig(fig, run/f'{name}.png')
-
-# %% ../nbs/04_interpret.ipynb #d1a68493
-def _analysis_md(run, r, interp, k):
-    "The Markdown report of a run: metrics, classification report, most confused, and every figure in `run`"
-    conf = '\n'.join(f'- true {a}, predicted {b}: {n} images' for a, b, n in interp.most_confused()) or '- none'
-    figs = {**_run_figures, **_figures, **_mc_figures}
-    how = f'threshold {r["threshold"]} on the probability of {r["positive"]}' if 'per_class' not in r else f'{r["n_classes"]} classes, each image predicted as its most probable class'
-    return '\n'.join([f'# Run report: {run.name}\n', f'Validation set, {r["n"]} images, {how}.\n',
-                      '## Metrics\n', _metrics_md(r), '## Calibration\n', _calibration_md(r), '## Classification report\n', '```\n' + interp.classification_report() + '```\n',
-                      '## Most confused\n', conf + '\n'] +
-                     [f'## {title}\n\n![{title}]({name}.png)\n' for name, title in figs.items() if (run/f'{name}.png').exists()] +
-                     [f'The {k} largest losses of each class are listed in [top_losses.csv](top_losses.csv), the error rates at each threshold in [threshold_sweep.csv](threshold_sweep.csv).\n'])
-
-# %% ../nbs/04_interpret.ipynb #b8cff25a
-def write_analysis(
-    learn, # the trained `Learner`
-    run_dir, # run folder to write the figures, tables and report.md to
-    probs=None, # precomputed (n, 2) validation probabilities (as `train` has them); computed (one pass) when None
-    targs=None, # precomputed targets, with `probs`
-    dl=None, # `DataLoader` the predictions are for; the validation set of `learn.dls` when None
-    k:int=8, # images per class in the top-losses figure
-    threshold:float=0.5, # decision threshold on the positive-class probability
-    raw_probs=None, # when `probs` are calibrated: the (n, 2) probabilities before calibration, drawn in the reliability diagram
-    calibration:dict=None, # when `probs` are calibrated: the `fastcls.calibrate.calibration_report`, shown in the report and returned
-)->dict:
-    "Write the confusion, top-loss, ROC, precision-recall, threshold, probability and reliability figures, their tables, and a report.md to `run_dir`"
-    run = Path(run_dir); run.mkdir(parents=True, exist_ok=True)
-    interp = BinaryInterpretation.from_learner(learn, dl=dl, probs=probs, targs=targs, threshold=threshold)
-    r = dict(predictions_report(interp.probs.numpy(), interp.targs.numpy(), list(interp.vocab), threshold), **calibration_metrics(interp.probs.numpy(), interp.targs.numpy()))
-    if calibration: r['calibration'] = calibration
-    _write_figures(interp, run, k, raw_probs)
-    write_atomic(run/'top_losses.csv', interp.top_losses_table(k).to_csv(index=False))
-    if len(interp.vocab) == 2: write_atomic(run/'threshold_sweep.csv', threshold_sweep(interp.probs.numpy(), interp.targs.numpy()).to_csv(index=False))
-    write_atomic(run/'classification_report.txt', interp.classification_report())
-    write_atomic(run/'report.md', _analysis_md(run, r, interp, k))
-    return dict(r, classification_report=interp.classification_report(output_dict=True),
-                most_confused=[(str(a), str(b), int(n)) for a, b, n in interp.most_confused()])
+# %% ../nbs/04_interpret.ipynb #746ab6c7
+__getattr__ = moved_names(__name__, {  # reports sits above interpret: imported on first use
+    'fastcls.reports': ['plot_confusion', 'plot_roc', 'plot_history', 'threshold_sweep', 'plot_threshold_sweep', 'plot_pr',
+                        'plot_prob_hist', 'plot_reliability', 'plot_roc_multiclass', 'write_analysis']})

@@ -1,4 +1,4 @@
-"""The metrics that judge a classifier on imbalanced data (HTER, FAR, FRR, AUC, balanced accuracy, F1 for two classes; balanced accuracy, macro F1, one-vs-rest AUC, top-k accuracy and the confusion matrix for more), as functions of predictions and as fastai metrics logged after every epoch.
+"""The metrics that judge a classifier on imbalanced data (HTER, FAR, FRR, AUC, balanced accuracy, F1 for two classes; balanced accuracy, macro F1, one-vs-rest AUC, top-k accuracy and the confusion matrix for more), and calibration (ECE, Brier score), as functions of predictions and as fastai metrics logged after every epoch. Their intervals are in `fastcls.bootstrap`, the reports of a run in `fastcls.reports`.
 
 Docs: https://fastcls.github.io/fastcls/metrics.html.md"""
 
@@ -6,17 +6,14 @@ Docs: https://fastcls.github.io/fastcls/metrics.html.md"""
 
 # %% ../nbs/03_metrics.ipynb #4727dc49
 from __future__ import annotations
-import warnings
 import numpy as np, torch
 from sklearn import metrics as skm
 from fastai.metrics import AccumMetric, accuracy, BalancedAccuracy, RocAucBinary, RocAuc, F1Score
+from .core import positive_probs, predicted_class, moved_names
 
 # %% auto #0
-__all__ = ['boot_metrics', 'mc_boot_metrics', 'far_frr', 'hter', 'RocAucOrNan', 'HTER', 'FAR', 'FRR', 'binary_metrics',
-           'multiclass_metrics', 'metrics_for', 'bootstrap_metrics', 'bootstrap_ci', 'paired_bootstrap', 'value_ci',
-           'binary_report', 'report_text', 'most_confused_pairs', 'multiclass_ci', 'paired_bootstrap_multiclass',
-           'multiclass_report', 'predictions_report', 'multiclass_text', 'ece', 'brier', 'calibration_metrics',
-           'multiclass_calibration']
+__all__ = ['far_frr', 'hter', 'RocAucOrNan', 'HTER', 'FAR', 'FRR', 'binary_metrics', 'multiclass_metrics', 'metrics_for', 'ece',
+           'brier', 'calibration_metrics', 'multiclass_calibration']
 
 # %% ../nbs/03_metrics.ipynb #cfc4df1c
 def far_frr(
@@ -26,7 +23,7 @@ def far_frr(
 )->tuple:
     "False acceptance rate (negatives predicted positive) and false rejection rate (positives predicted negative)"
     probs, targs = np.asarray(probs, dtype=float), np.asarray(targs).astype(int)
-    pred = probs >= threshold
+    pred = predicted_class(probs, threshold) == 1
     neg, pos = targs == 0, targs == 1
     return float((pred & neg).sum() / max(neg.sum(), 1)), float((~pred & pos).sum() / max(pos.sum(), 1))
 
@@ -92,291 +89,6 @@ def metrics_for(
     "The fastai metrics of a task: `binary_metrics` for two classes, else `multiclass_metrics`"
     return binary_metrics() if n_classes == 2 else multiclass_metrics()
 
-# %% ../nbs/03_metrics.ipynb #d78abf56
-def _resample_counts(
-    rng:np.random.Generator, # the seeded generator
-    n:int, # images of the class
-    c:int, # resamples
-)->np.ndarray:
-    "(c, n) counts: how many times each of `n` images is drawn in each of `c` resamples of `n` draws with replacement"
-    if n == 0: return np.zeros((c, 0), np.int64)
-    d = rng.integers(0, n, (c, n), dtype=np.int64)
-    d += (np.arange(c) * n)[:, None]
-    return np.bincount(d.ravel(), minlength=c * n).reshape(c, n)
-
-# %% ../nbs/03_metrics.ipynb #e7eb514b
-def _prepare(
-    p, # positive-class probability of each image
-    i0, # indices of the negative images
-    i1, # indices of the positive images
-    threshold:float, # decision threshold
-)->dict:
-    "What the bootstrap needs of one model's predictions: the order of the negatives, each positive's place among them, and the decisions"
-    o = np.argsort(p[i0], kind='stable'); s = p[i0][o]
-    return dict(order=o, lo=np.searchsorted(s, p[i1], 'left'), hi=np.searchsorted(s, p[i1], 'right'),
-                fp=(p[i0] >= threshold).astype(np.int64), tp=(p[i1] >= threshold).astype(np.int64))
-
-def _auc_counts(m:dict, w0, w1)->np.ndarray:
-    "AUC of each resample given the counts `w0` of the negatives and `w1` of the positives (Mann-Whitney, ties counting 1/2)"
-    if w0.shape[1] == 0 or w1.shape[1] == 0: return np.full(len(w0), np.nan)
-    cs = np.zeros((len(w0), w0.shape[1] + 1), np.int64)
-    np.cumsum(w0[:, m['order']], axis=1, out=cs[:, 1:])
-    return (w1 * (cs[:, m['lo']] + cs[:, m['hi']])).sum(1) / (2 * w0.sum(1) * w1.sum(1))
-
-# %% ../nbs/03_metrics.ipynb #4cad4fe1
-boot_metrics = ('roc_auc', 'hter', 'far', 'frr', 'accuracy', 'balanced_accuracy', 'f1_0', 'f1_1')
-
-def _f1(tp, fp, fn): return np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros(len(tp)), where=(2 * tp + fp + fn) > 0)
-
-def _count_metrics(m:dict, w0, w1)->dict:
-    "Every metric of `boot_metrics` for each resample given by the counts `w0` of the negatives and `w1` of the positives"
-    n0, n1 = w0.shape[1], w1.shape[1]
-    fp, tp = (w0 @ m['fp']).astype(float), (w1 @ m['tp']).astype(float)
-    tn, fn = n0 - fp, n1 - tp
-    far, frr = fp / max(n0, 1), fn / max(n1, 1)
-    recalls = [r for r, n in ((1 - far, n0), (1 - frr, n1)) if n]
-    return dict(roc_auc=_auc_counts(m, w0, w1), hter=(far + frr) / 2, far=far, frr=frr, accuracy=(tp + tn) / max(n0 + n1, 1),
-                balanced_accuracy=np.mean(recalls, 0), f1_0=_f1(tn, fn, fp), f1_1=_f1(tp, fp, fn))
-
-# %% ../nbs/03_metrics.ipynb #ab4f93c2
-def _pos_prob(probs)->np.ndarray:
-    "The positive-class probability from (n, 2) class probabilities or (n,) positive-class probabilities"
-    a = np.asarray(probs, dtype=float)
-    return a[:, -1] if a.ndim == 2 else a
-
-def bootstrap_metrics(
-    probs, # (n, 2) class probabilities or (n,) positive-class probabilities; a list of them scores several models on the same resamples
-    targs, # true class index of each image
-    n_boot:int=2000, # resamples
-    seed:int=0, # seed of the resampling
-    threshold:float=0.5, # images whose positive probability is at least this are predicted positive
-)->dict|list:
-    "Every metric of `boot_metrics` on each of `n_boot` stratified bootstrap resamples (resampled within each class): a dict of arrays, or a list of them for a list of models"
-    many = isinstance(probs, (list, tuple)) and np.ndim(probs[0]) > 0
-    t = np.asarray(targs).astype(int)
-    i0, i1 = np.flatnonzero(t == 0), np.flatnonzero(t == 1)
-    ms = [_prepare(_pos_prob(p), i0, i1, threshold) for p in (probs if many else [probs])]
-    rng, chunk, out = np.random.default_rng(seed), max(1, 4_000_000 // max(len(t), 1)), [[] for _ in ms]
-    for s in range(0, n_boot, chunk):
-        w0, w1 = _resample_counts(rng, len(i0), min(chunk, n_boot - s)), _resample_counts(rng, len(i1), min(chunk, n_boot - s))
-        for m, o in zip(ms, out): o.append(_count_metrics(m, w0, w1))
-    res = [{k: np.concatenate([b[k] for b in o]) for k in boot_metrics} for o in out]
-    return res if many else res[0]
-
-# %% ../nbs/03_metrics.ipynb #2887a50a
-def bootstrap_ci(
-    probs, # (n, 2) class probabilities or (n,) positive-class probabilities
-    targs, # true class index of each image
-    vocab=('0', '1'), # class names; the second is the positive class
-    n_boot:int=2000, # resamples
-    seed:int=0, # seed of the resampling
-    level:float=0.95, # coverage of the interval
-    threshold:float=0.5, # images whose positive probability is at least this are predicted positive
-)->dict:
-    "Percentile intervals of AUC, HTER, FAR, FRR, accuracy, balanced accuracy and F1 per class from a stratified bootstrap"
-    if np.ndim(probs) == 2 and np.shape(probs)[1] > 2: return multiclass_ci(probs, targs, n_boot, seed, level)  # more than two classes
-    bs = bootstrap_metrics(probs, targs, n_boot, seed, threshold)
-    q = [50 * (1 - level), 50 * (1 + level)]
-    ci = {k: [float(x) for x in np.percentile(v, q)] for k, v in bs.items()}
-    return {**{k: ci[k] for k in boot_metrics[:6]}, 'f1': {str(vocab[0]): ci['f1_0'], str(vocab[1]): ci['f1_1']}}
-
-# %% ../nbs/03_metrics.ipynb #c2bf6f68
-def _paired_result(d, a:float, b:float, n_boot:int, level:float)->dict:
-    "A's and B's values, the difference B - A, the percentile interval of its resampled values `d`, and their two-sided p-value"
-    lo, hi = np.nanpercentile(d, [50 * (1 - level), 50 * (1 + level)])
-    p = float(min(1., 2 * (1 + min((d <= 0).sum(), (d >= 0).sum())) / (n_boot + 1)))
-    return dict(a=float(a), b=float(b), difference=float(b - a), lo=float(lo), hi=float(hi), p_value=p)
-
-def paired_bootstrap(
-    probs_a, # predictions of model A: (n, 2) class probabilities or (n,) positive-class probabilities
-    probs_b, # predictions of model B of the same images, in the same order
-    targs, # true class index of each image
-    metrics=('roc_auc', 'hter'), # metrics to compare, of `boot_metrics` ('f1' is the F1 of the positive class)
-    n_boot:int=2000, # resamples
-    seed:int=0, # seed of the resampling
-    level:float=0.95, # coverage of the interval
-    threshold:float=0.5, # images whose positive probability is at least this are predicted positive
-)->dict:
-    "For each metric: A's and B's value, the difference B - A, its percentile interval and two-sided p-value from a paired stratified bootstrap"
-    a, b = bootstrap_metrics([probs_a, probs_b], targs, n_boot, seed, threshold)
-    t = np.asarray(targs).astype(int)
-    ones = [np.ones((1, int((t == c).sum())), np.int64) for c in (0, 1)]
-    pa, pb = [_count_metrics(_prepare(_pos_prob(x), np.flatnonzero(t == 0), np.flatnonzero(t == 1), threshold), *ones) for x in (probs_a, probs_b)]
-    res = {}
-    for k in metrics:
-        kk = 'f1_1' if k == 'f1' else k
-        res[k] = _paired_result(b[kk] - a[kk], pa[kk][0], pb[kk][0], n_boot, level)
-    return res
-
-# %% ../nbs/03_metrics.ipynb #b807f93c
-def value_ci(
-    v:float, # the value
-    ci=None, # its interval [low, high], or None
-    digits:int=3, # decimals
-)->str:
-    "`v` and its interval as text, e.g. '0.027 [0.012, 0.049]'"
-    if v != v: return 'nan'  # not measured (a class without images): no interval either
-    return f'{v:.{digits}f}' + (f' [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]' if ci is not None else '')
-
-# %% ../nbs/03_metrics.ipynb #c892fceb
-def binary_report(
-    probs, # (n, 2) class probabilities
-    targs, # true class index of each image
-    vocab=('0', '1'), # class names; the second is the positive class
-    threshold:float=0.5, # images whose positive probability is at least this are predicted positive
-    n_boot:int=2000, # stratified bootstrap resamples of the 95% intervals (`ci`); none when 0
-    seed:int=0, # seed of the bootstrap
-)->dict:
-    "Accuracy, balanced accuracy, HTER, FAR, FRR, ROC AUC, F1 per class and confusion matrix of binary predictions, with their 95% intervals"
-    probs, targs = np.asarray(probs, dtype=float), np.asarray(targs).astype(int)
-    p, pred = probs[:, 1], (probs[:, 1] >= threshold).astype(int)
-    far, frr = far_frr(p, targs, threshold)
-    f1 = skm.f1_score(targs, pred, average=None, labels=[0, 1], zero_division=0)
-    ci = dict(ci=bootstrap_ci(probs, targs, vocab, n_boot, seed, threshold=threshold), bootstrap=dict(resamples=n_boot, seed=seed, level=0.95)) if n_boot else {}
-    return dict(n=int(len(targs)), threshold=threshold, positive=str(vocab[1]),
-                accuracy=float(skm.accuracy_score(targs, pred)),
-                balanced_accuracy=float(skm.balanced_accuracy_score(targs, pred)),
-                hter=(far + frr) / 2, far=far, frr=frr,
-                roc_auc=float(skm.roc_auc_score(targs, p)) if len(set(targs)) == 2 else float('nan'),
-                f1={str(v): float(f) for v, f in zip(vocab, f1)},
-                confusion_matrix=skm.confusion_matrix(targs, pred, labels=[0, 1]).tolist(), **ci)
-
-# %% ../nbs/03_metrics.ipynb #8a89d49a
-def report_text(r:dict)->str:
-    "A short readable summary of `binary_report`'s result, with the 95% intervals when it has them"
-    if 'per_class' in r: return multiclass_text(r)  # a `multiclass_report`
-    ci, d = r.get('ci', {}), 3 if 'ci' in r else 4
-    def v(k): return value_ci(r[k], ci.get(k), d)
-    f1 = ', '.join(f"{k} {value_ci(x, ci.get('f1', {}).get(k), d)}" for k, x in r['f1'].items())
-    b = r.get('bootstrap')
-    return (f"n={r['n']}  AUC {v('roc_auc')}  HTER {v('hter')} (FAR {v('far')}, FRR {v('frr')}) at {r['threshold']}\n"
-            f"accuracy {v('accuracy')}  balanced accuracy {v('balanced_accuracy')}  F1 {f1}\n"
-            f"confusion matrix (rows true, columns predicted): {r['confusion_matrix']}" +
-            (f"\n[95% intervals: stratified bootstrap, {b['resamples']} resamples]" if b else ''))
-
-# %% ../nbs/03_metrics.ipynb #99e5e26b
-def most_confused_pairs(
-    cm, # (N, N) confusion matrix, rows true, columns predicted
-    vocab, # class names
-    min_val:int=1, # leave out pairs with fewer errors
-)->list:
-    "(true, predicted, count) of each off-diagonal cell of a confusion matrix with at least `min_val` images, most first"
-    cm = np.asarray(cm)
-    res = [(str(vocab[i]), str(vocab[j]), int(cm[i, j])) for i in range(len(cm)) for j in range(len(cm)) if i != j and cm[i, j] >= min_val]
-    return sorted(res, key=lambda o: -o[2])
-
-# %% ../nbs/03_metrics.ipynb #78a599aa
-mc_boot_metrics = ('roc_auc', 'accuracy', 'balanced_accuracy', 'f1_macro')
-
-def _mc_count_metrics(probs, idx, pred, ms, ws)->dict:
-    "Every metric of `mc_boot_metrics` for each resample given by the counts `ws` of the images `idx` of each class"
-    N = len(idx)
-    cm = np.stack([w @ np.eye(N, dtype=np.int64)[pred[i]] for w, i in zip(ws, idx)], 1).astype(float)  # (resamples, true, predicted)
-    tp, n = np.diagonal(cm, axis1=1, axis2=2), np.array([len(i) for i in idx], float)
-    f1 = np.stack([_f1(tp[:, k], cm[:, :, k].sum(1) - tp[:, k], n[k] - tp[:, k]) for k in range(N)], 1)
-    auc = np.stack([_auc_counts(m, np.concatenate([w for c, w in enumerate(ws) if c != k], 1), ws[k]) for k, m in enumerate(ms)], 1)
-    return dict(roc_auc=np.nanmean(auc, 1) if (n > 0).all() else np.full(len(cm), np.nan), accuracy=tp.sum(1) / n.sum(),
-                balanced_accuracy=(tp[:, n > 0] / n[n > 0]).mean(1), f1_macro=f1.mean(1))
-
-def multiclass_ci(
-    probs, # (n, N) class probabilities
-    targs, # true class index of each image
-    n_boot:int=2000, # resamples
-    seed:int=0, # seed of the resampling
-    level:float=0.95, # coverage of the interval
-)->dict:
-    "Percentile intervals of the macro one-vs-rest AUC, accuracy, balanced accuracy and macro F1 of N-class predictions from a stratified bootstrap"
-    probs, t = np.asarray(probs, dtype=float), np.asarray(targs).astype(int)
-    N, pred = probs.shape[1], probs.argmax(1)
-    idx = [np.flatnonzero(t == c) for c in range(N)]
-    ms = [_prepare(probs[:, k], np.concatenate([i for c, i in enumerate(idx) if c != k]), idx[k], 0.5) for k in range(N)]
-    rng, chunk, out = np.random.default_rng(seed), max(1, 4_000_000 // max(len(t), 1)), []
-    for s in range(0, n_boot, chunk):
-        out.append(_mc_count_metrics(probs, idx, pred, ms, [_resample_counts(rng, len(i), min(chunk, n_boot - s)) for i in idx]))
-    q = [50 * (1 - level), 50 * (1 + level)]
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', RuntimeWarning)  # all-NaN: the AUC of a class without images
-        return {k: [float(x) for x in np.nanpercentile(np.concatenate([o[k] for o in out]), q)] for k in mc_boot_metrics}
-
-# %% ../nbs/03_metrics.ipynb #6d4b5122
-def paired_bootstrap_multiclass(
-    probs_a, # (n, N) class probabilities of model A
-    probs_b, # (n, N) class probabilities of model B for the same images, in the same order
-    targs, # true class index of each image
-    metrics=('roc_auc', 'balanced_accuracy', 'f1_macro'), # metrics to compare, of `mc_boot_metrics`
-    n_boot:int=2000, # resamples
-    seed:int=0, # seed of the resampling
-    level:float=0.95, # coverage of the interval
-)->dict:
-    "For each metric: A's and B's value, the difference B - A, its percentile interval and two-sided p-value from a paired bootstrap stratified by class"
-    t = np.asarray(targs).astype(int)
-    pa, pb = (np.asarray(p, dtype=float) for p in (probs_a, probs_b))
-    idx = [np.flatnonzero(t == c) for c in range(pa.shape[1])]
-    def _setup(p): return p, idx, p.argmax(1), [_prepare(p[:, k], np.concatenate([i for c, i in enumerate(idx) if c != k]), idx[k], 0.5) for k in range(p.shape[1])]
-    sa, sb = _setup(pa), _setup(pb)
-    rng, chunk, da = np.random.default_rng(seed), max(1, 4_000_000 // max(len(t), 1)), []
-    for s in range(0, n_boot, chunk):
-        ws = [_resample_counts(rng, len(i), min(chunk, n_boot - s)) for i in idx]
-        a, b = _mc_count_metrics(*sa, ws), _mc_count_metrics(*sb, ws)
-        da.append({k: b[k] - a[k] for k in metrics})
-    ones = [np.ones((1, len(i)), np.int64) for i in idx]
-    a1, b1 = _mc_count_metrics(*sa, ones), _mc_count_metrics(*sb, ones)
-    return {k: _paired_result(np.concatenate([o[k] for o in da]), a1[k][0], b1[k][0], n_boot, level) for k in metrics}
-
-# %% ../nbs/03_metrics.ipynb #1242d429
-def multiclass_report(
-    probs, # (n, N) class probabilities
-    targs, # true class index of each image
-    vocab=None, # class names; '0', '1', ... when None
-    n_boot:int=2000, # stratified bootstrap resamples of the 95% intervals (`ci`); none when 0
-    seed:int=0, # seed of the bootstrap
-)->dict:
-    "Accuracy, balanced accuracy, macro F1, one-vs-rest ROC AUC, top-k accuracy, per-class precision, recall, F1 and AUC, confusion matrix and most confused pairs of N-class predictions"
-    probs, targs = np.asarray(probs, dtype=float), np.asarray(targs).astype(int)
-    N = probs.shape[1]
-    vocab, pred, labels = [str(v) for v in (vocab if vocab is not None else range(N))], probs.argmax(1), list(range(N))
-    p, r, f, n = skm.precision_recall_fscore_support(targs, pred, labels=labels, zero_division=0)
-    auc = [float(skm.roc_auc_score(targs == k, probs[:, k])) if 0 < n[k] < len(targs) else float('nan') for k in labels]
-    cm = skm.confusion_matrix(targs, pred, labels=labels)
-    ci = dict(ci=multiclass_ci(probs, targs, n_boot, seed), bootstrap=dict(resamples=n_boot, seed=seed, level=0.95)) if n_boot else {}
-    return dict(n=int(len(targs)), n_classes=N, classes=vocab, accuracy=float(skm.accuracy_score(targs, pred)),
-                balanced_accuracy=float(skm.balanced_accuracy_score(targs, pred)), f1_macro=float(np.mean(f)),
-                roc_auc=float(np.mean(auc)) if (n > 0).all() else float('nan'),
-                top_k_accuracy={k: float(skm.top_k_accuracy_score(targs, probs, k=k, labels=labels)) for k in range(2, min(N, 6))},
-                per_class={v: dict(n=int(n[k]), precision=float(p[k]), recall=float(r[k]), f1=float(f[k]), roc_auc=auc[k]) for k, v in enumerate(vocab)},
-                f1={v: float(f[k]) for k, v in enumerate(vocab)}, confusion_matrix=cm.tolist(),
-                confusion_matrix_normalized=(cm / np.maximum(cm.sum(1, keepdims=True), 1)).round(4).tolist(),
-                most_confused=most_confused_pairs(cm, vocab), **ci)
-
-# %% ../nbs/03_metrics.ipynb #657747ae
-def predictions_report(
-    probs, # (n, N) class probabilities
-    targs, # true class index of each image
-    vocab=None, # class names (the second is the positive class of two)
-    threshold:float=0.5, # two classes: decision threshold on the positive-class probability
-    n_boot:int=2000, # bootstrap resamples of the 95% intervals; none when 0
-    seed:int=0, # seed of the bootstrap
-)->dict:
-    "`binary_report` of two-class predictions, `multiclass_report` of more"
-    if np.shape(probs)[1] == 2: return binary_report(probs, targs, ('0', '1') if vocab is None else vocab, threshold, n_boot, seed)
-    return multiclass_report(probs, targs, vocab, n_boot, seed)
-
-# %% ../nbs/03_metrics.ipynb #09b2f935
-def multiclass_text(r:dict)->str:
-    "A short readable summary of `multiclass_report`'s result, with the 95% intervals when it has them"
-    ci, d = r.get('ci', {}), 3 if 'ci' in r else 4
-    def v(k): return value_ci(r[k], ci.get(k), d)
-    def m(o, k): return f"{o[k]:.3f}" if o['n'] else '    -'  # recall, F1 and AUC of a class without images are not measured
-    topk = ''.join(f"  top-{k} accuracy {x:.{d}f}" for k, x in r['top_k_accuracy'].items())
-    rows = '\n'.join(f"  {c:>12}  {o['n']:>5}  {o['precision']:.3f}  {m(o, 'recall')}  {m(o, 'f1')}  {m(o, 'roc_auc')}" for c, o in r['per_class'].items())
-    conf = ', '.join(f"{a}->{b} ({n})" for a, b, n in r['most_confused'][:5]) or 'none'
-    none = [c for c, o in r['per_class'].items() if not o['n']]
-    b = r.get('bootstrap')
-    return (f"n={r['n']}, {r['n_classes']} classes  balanced accuracy {v('balanced_accuracy')}  macro F1 {v('f1_macro')}  macro AUC {v('roc_auc')}\n"
-            f"accuracy {v('accuracy')}{topk}\n  {'class':>12}  {'n':>5}  prec.  recall F1     AUC\n{rows}\nmost confused (true->predicted): {conf}" +
-            (f"\nno image of class {', '.join(map(repr, none))} here: its recall, F1 and AUC are not measured (-), and the macro AUC is nan" if none else '') +
-            (f"\n[95% intervals: stratified bootstrap, {b['resamples']} resamples]" if b else ''))
-
 # %% ../nbs/03_metrics.ipynb #5459e451
 def ece(
     probs, # (n, 2) class probabilities, or the positive-class probability of each image
@@ -384,7 +96,7 @@ def ece(
     n_bins:int=15, # equal-width bins of the positive-class probability between 0 and 1
 )->float:
     "Expected calibration error: the gap between the share of positives and the mean probability in each bin, weighted by the bin's size"
-    p, t = _pos_prob(probs), np.asarray(targs).astype(float)
+    p, t = positive_probs(probs), np.asarray(targs).astype(float)
     b = np.clip(np.digitize(p, np.linspace(0, 1, n_bins + 1)[1:-1]), 0, n_bins - 1)
     return float(np.abs(np.bincount(b, t - p, minlength=n_bins)).sum() / max(len(p), 1))
 
@@ -394,7 +106,7 @@ def brier(
     targs, # true class of each image (0 negative, 1 positive)
 )->float:
     "Brier score: the mean squared difference between the positive-class probability and the true class"
-    return float(skm.brier_score_loss(np.asarray(targs).astype(int), _pos_prob(probs), pos_label=1))
+    return float(skm.brier_score_loss(np.asarray(targs).astype(int), positive_probs(probs), pos_label=1))
 
 # %% ../nbs/03_metrics.ipynb #554fdaf1
 def calibration_metrics(
@@ -416,3 +128,9 @@ def multiclass_calibration(
     p, t = np.asarray(probs, dtype=float), np.asarray(targs).astype(int)
     conf, right = p.max(1), (p.argmax(1) == t).astype(float)
     return dict(ece=ece(conf, right, n_bins), ece_bins=n_bins, brier=float(((p - np.eye(p.shape[1])[t]) ** 2).sum(1).mean()))
+
+# %% ../nbs/03_metrics.ipynb #124784bd
+__getattr__ = moved_names(__name__, {  # both sit above metrics: imported on first use
+    'fastcls.bootstrap': ['boot_metrics', 'mc_boot_metrics', 'bootstrap_metrics', 'bootstrap_ci', 'paired_bootstrap', 'value_ci',
+                          'multiclass_ci', 'paired_bootstrap_multiclass'],
+    'fastcls.reports': ['binary_report', 'report_text', 'most_confused_pairs', 'multiclass_report', 'predictions_report', 'multiclass_text']})

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 import hashlib, json, warnings
 import numpy as np, pandas as pd
-from .core import write_atomic, LabelError, ConfigError, NotFound
+from .core import write_atomic, LabelError, ConfigError, NotFound, predicted_class
 
 # %% auto #0
 __all__ = ['load_model', 'run_models', 'predict_files', 'write_predictions', 'read_predictions', 'prediction_classes',
@@ -66,7 +66,7 @@ def write_predictions(
 )->pd.DataFrame:
     "Write predicted labels as a label file and a CSV of probabilities; each file is written whole or not at all, and a user's file is never written over"
     probs = np.asarray(probs)
-    pred = np.where(probs[:, 1] >= threshold, vocab[1], vocab[0]) if probs.shape[1] == 2 else np.asarray([str(v) for v in vocab])[probs.argmax(1)]
+    pred = np.asarray([str(v) for v in vocab])[predicted_class(probs, threshold)]
     df = pd.DataFrame({'file': [Path(f).name for f in files], **{f'prob_{v}': probs[:, i] for i, v in enumerate(vocab)}, 'label': pred})
     outs = [(p, t, o) for p, t, o in ((txt, ''.join(f'{l}\n' for l in pred), '--out'), (csv, None, '--csv')) if p is not None]
     if writer is not None:

@@ -18,7 +18,7 @@ import ipywidgets as widgets
 from IPython.display import display
 from fastcore.basics import patch, store_attr
 from .labels import read_labels, read_class_folders, open_image, is_table, read_table, table_text
-from .core import LabelError, write_atomic
+from .core import LabelError, write_atomic, predicted_class
 from .interpret import top_per_class, gradcam_files, overlay_heatmap
 from .predict import load_model, read_predictions
 from .label_issues import write_label_issues
@@ -58,7 +58,7 @@ def _valid_table(
     p_true = probs[np.arange(len(v)), v.target.to_numpy(dtype=int)]
     two = len(vocab) == 2
     return pd.DataFrame({'file': v.file.astype(str), 'label': v.label.astype(str), 'prob': probs[:, -1] if two else p_true,
-                         'predicted': np.where(probs[:, -1] >= 0.5, vocab[-1], vocab[0]) if two else np.asarray(vocab)[probs.argmax(1)],
+                         'predicted': np.asarray(vocab)[predicted_class(probs)],
                          'loss': -np.log(np.clip(p_true, 1e-12, None))})
 
 # %% ../nbs/07_review.ipynb #9fc1b1ef
@@ -86,7 +86,7 @@ def run_label_issues(
     if not len(t): raise LabelError(f"Confident learning flags no image of {run} as mislabelled: review its top losses instead")
     vocab = s['vocab']
     return pd.DataFrame({'file': [str(Path(s['base'])/f) for f in t.file], 'label': t.label.values, 'prob': t.prob.values,
-                         'predicted': np.where(t.prob.values >= 0.5, vocab[-1], vocab[0]), 'loss': t.loss.values})
+                         'predicted': np.asarray([vocab[0], vocab[-1]])[predicted_class(t.prob.values)], 'loss': t.loss.values})
 
 review_orders = ('top_losses', 'label_issues')
 

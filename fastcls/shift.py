@@ -14,6 +14,7 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.metrics import roc_auc_score
+from .core import predicted_class
 
 # %% auto #0
 __all__ = ['pooled_features', 'domain_auc', 'label_shift', 'mix_warning', 'check_shift', 'shift_text', 'shift_md']
@@ -52,11 +53,6 @@ def domain_auc(
     return dict(auc=float(roc_auc_score(y, p)), auc_fold_std=float(np.std(per_fold, ddof=1)), n_a=len(a), n_b=len(b))
 
 # %% ../nbs/04c_shift.ipynb #62ae447e
-def _predicted(probs, threshold):
-    "Predicted class indices: the positive class from `threshold` for two classes, else the most probable"
-    probs = np.asarray(probs, dtype=float)
-    return (probs[:, 1] >= threshold).astype(int) if probs.shape[1] == 2 else probs.argmax(1)
-
 def _bbse(vpred, vtarg, npred, k):
     "Black-box shift estimate of the class mix of the new images from validation predictions and targets"
     C = np.zeros((k, k))
@@ -78,7 +74,7 @@ def label_shift(
 )->dict:
     "Predicted and estimated true class mix of the new images (black-box shift estimation), with 95% bootstrap intervals, next to the validation mix"
     vt, k = np.asarray(val_targs).astype(int), np.asarray(val_probs).shape[1]
-    vp, npred = _predicted(val_probs, threshold), _predicted(new_probs, threshold)
+    vp, npred = predicted_class(val_probs, threshold), predicted_class(new_probs, threshold)
     est = _bbse(vp, vt, npred, k)
     rng = np.random.default_rng(seed)
     boot = np.array([_bbse(vp[i], vt[i], npred[j], k) for i, j in

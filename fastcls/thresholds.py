@@ -9,8 +9,8 @@ __all__ = ['best_threshold', 'threshold_report', 'fold_thresholds']
 
 # %% ../nbs/04f_thresholds.ipynb #66a9be9c
 import numpy as np, pandas as pd
-from .metrics import hter, binary_report
-from .interpret import threshold_sweep
+from .metrics import hter
+from .reports import binary_report, threshold_sweep
 from .metric_rows import metric_row
 
 # %% ../nbs/04f_thresholds.ipynb #f37aa0e4

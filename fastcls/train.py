@@ -25,8 +25,7 @@ from .datasets import make_digits, make_digits_multiclass, tail_counts
 from .labels import image_files, fingerprint, order_text
 from .data import samplers, check_sampler
 from .recipe import mix_callbacks, tta_logits
-from .metrics import report_text
-from .interpret import plot_history, write_analysis
+from .reports import report_text, plot_history, write_analysis
 from .predict import predict_files, write_predictions, check_target, write_target
 from .shift import check_shift, shift_text, shift_md
 from .calibrate import calibration_methods, calibrate_learner, calibration_text
