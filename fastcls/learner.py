@@ -121,7 +121,7 @@ def weighting_text(
     if 'focal' in loss: s += " The focal loss also down-weights the images the model already gets right (mostly of the common classes), which these shares do not count."
     return s
 
-# %% ../nbs/03a_learner.ipynb #0671be8e
+# %% ../nbs/03a_learner.ipynb #359f097a
 class EpochLogger(Callback):
     "fastai's epoch table one line per epoch (its columns and number formats) and a line for the learning-rate finder, without progress bars"
     order, widths, old_logger = ProgressCallback.order, None, None
@@ -140,7 +140,7 @@ class EpochLogger(Callback):
     def after_fit(self):
         if self.old_logger is not None: self.learn.logger, self.old_logger = self.old_logger, None
 
-# %% ../nbs/03a_learner.ipynb #e4f7592d
+# %% ../nbs/03a_learner.ipynb #cf4c5396
 @patch
 def set_progress(self:Learner, progress:bool=True)->Learner:
     "Progress bars on this `Learner` where they can be drawn (see `bars_drawable`) and `progress`; otherwise `EpochLogger`'s lines"
