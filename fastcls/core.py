@@ -13,7 +13,7 @@ import os, sys, tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from fastcore.basics import ifnone
-from fastcore.imports import in_notebook
+from fastprogress.fastprogress import IN_NOTEBOOK  # whether fastprogress, and so fastai, draws its bars in HTML (in Jupyter), decided as it was imported
 from fastcore.script import CliError
 import matplotlib.pyplot as plt
 
@@ -71,8 +71,8 @@ def save_fig(fig, path):
 def bars_drawable(
     out=None, # the stream the bars would be drawn on (`sys.stdout` when None)
 )->bool:
-    "Whether progress bars can be drawn: in Jupyter, or on a terminal (`out.isatty()`); elsewhere they would only be redraws in a log"
-    if in_notebook(): return True
+    "Whether progress bars can be drawn: as HTML in Jupyter, or on a terminal (`out.isatty()`); elsewhere they would only be redraws in a log"
+    if IN_NOTEBOOK: return True
     isatty = getattr(ifnone(out, sys.stdout), 'isatty', None)
     return bool(isatty is not None and isatty())
 
