@@ -18,6 +18,7 @@ from fastai.data.core import TfmdDL, Datasets
 from fastai.torch_core import TensorCategory, default_device, defaults, num_distrib
 from fastai.vision.core import TensorImage, TensorImageBW
 from fastai.vision.augment import Resize
+from .core import bar_or_line
 from .labels import open_image
 from .data import label_file_block, class_order, check_split, auto_size, is_grey, BalancedDL, check_sampler, sampler_kwargs
 
@@ -61,7 +62,7 @@ def _fill(out, files, size, crop=None, mode='RGB', n_threads:int=None, progress:
     def _do(start):
         for i in range(start, min(start + chunk, len(files))): out[i] = _decode(files[i], size, crop, mode)
     starts = range(0, len(files), chunk)
-    parallel(_do, starts, n_workers=ifnone(n_threads, defaults.cpus), threadpool=True, progress=progress and len(starts) > 1)
+    parallel(_do, starts, n_workers=ifnone(n_threads, defaults.cpus), threadpool=True, progress=bar_or_line(f'caching {len(files)} images at {size} px', progress and len(starts) > 1))
     return out
 
 # %% ../nbs/02a_cache.ipynb #c58129f3

@@ -1,4 +1,4 @@
-"""The errors fastcls reports as messages, files written whole or not at all, options declared once for commands of several steps, saved figures, the decision rule from class probabilities and the old homes of moved names: what every other module builds on.
+"""The errors fastcls reports as messages, files written whole or not at all, options declared once for commands of several steps, saved figures, progress bars only where they can be drawn, the decision rule from class probabilities and the old homes of moved names: what every other module builds on.
 
 Docs: https://fastcls.github.io/fastcls/core.html.md"""
 
@@ -6,15 +6,17 @@ Docs: https://fastcls.github.io/fastcls/core.html.md"""
 
 # %% auto #0
 __all__ = ['FastclsError', 'LabelError', 'ConfigError', 'WeightsUnavailable', 'NotFound', 'messages', 'save_atomic',
-           'write_atomic', 'delegates_steps', 'step_options', 'save_fig', 'positive_probs', 'predicted_class',
-           'moved_names']
+           'write_atomic', 'delegates_steps', 'step_options', 'save_fig', 'bars_drawable', 'bar_or_line',
+           'positive_probs', 'predicted_class', 'moved_names']
 
 # %% ../nbs/00_core.ipynb #29d2ccc1
-import os, tempfile, inspect, importlib
+import os, sys, tempfile, inspect, importlib
 from typing import Annotated
-from fastcore.docments import docments
 from contextlib import contextmanager
 from pathlib import Path
+from fastcore.basics import ifnone
+from fastcore.docments import docments
+from fastprogress.fastprogress import IN_NOTEBOOK  # whether fastprogress, and so fastai, draws its bars in HTML (in Jupyter), decided as it was imported
 from fastcore.script import CliError
 import numpy as np
 import matplotlib.pyplot as plt
@@ -103,6 +105,26 @@ def save_fig(fig, path):
     "Save a matplotlib figure as a PNG and close it"
     fig.savefig(path, dpi=110, bbox_inches='tight')
     plt.close(fig)
+
+# %% ../nbs/00_core.ipynb #e679e991
+def bars_drawable(
+    out=None, # the stream the bars would be drawn on (`sys.stdout` when None)
+)->bool:
+    "Whether progress bars can be drawn: as HTML in Jupyter, or on a terminal (`out.isatty()`); elsewhere they would only be redraws in a log"
+    if IN_NOTEBOOK: return True
+    isatty = getattr(ifnone(out, sys.stdout), 'isatty', None)
+    return bool(isatty is not None and isatty())
+
+# %% ../nbs/00_core.ipynb #86d9e4d6
+def bar_or_line(
+    what:str, # what the long step does, e.g. 'checking 12000 images'
+    bar:bool=True, # whether the step wants a bar at all (many items, and the caller asked for progress)
+)->bool:
+    "Whether a long step draws its progress bar; where bars cannot be drawn, print one line saying `what` it does instead"
+    if not bar: return False
+    if bars_drawable(): return True
+    print(f'{what}...', flush=True)
+    return False
 
 # %% ../nbs/00_core.ipynb #0a975bca
 def positive_probs(

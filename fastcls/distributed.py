@@ -10,16 +10,16 @@ import os
 from datetime import timedelta
 from contextlib import contextmanager, nullcontext
 import torch
-from fastcore.basics import patch
 from fastai.torch_core import num_distrib, rank_distrib, distrib_barrier
-from fastai.distributed import DistributedDL, teardown_distrib
+from fastai.callback.progress import ProgressCallback
+from fastai.distributed import DistributedDL, DistributedTrainer, teardown_distrib
 from accelerate.utils import DistributedDataParallelKwargs, parse_flag_from_env
 from timm.layers import convert_sync_batchnorm
 from .learner import unused_params
 
 # %% auto #0
 __all__ = ['use_cuda', 'data_device', 'join_process_group', 'from_rank0', 'this_process_only', 'rank0_first',
-           'distributed_context']
+           'distributed_context', 'BroadcastDL']
 
 # %% ../nbs/05_distributed.ipynb #d8a8636a
 def use_cuda()->bool:
@@ -62,19 +62,32 @@ def rank0_first():
     if not rank_distrib(): distrib_barrier()
 
 def distributed_context(learn):
-    "fastai's `distrib_ctx` under `accelerate launch`, else nothing: on GPUs with timm's synchronised batch norm, telling DDP of parameters without gradient"
+    "fastai's `distrib_ctx` (with `BroadcastDL`) under `accelerate launch`, else nothing: on GPUs with timm's synchronised batch norm, telling DDP of parameters without gradient"
     if num_distrib() <= 1: return nullcontext()
     if use_cuda():  # batch norm is synchronised on GPUs only (it has no CPU kernel)
         if learn.opt is None: learn.create_opt()  # fastai marks the batch norms to train while frozen as it creates the optimizer
         learn.model = convert_sync_batchnorm(learn.model)  # timm's keeps the activation of `BatchNormAct2d`, and the same parameters
     handlers = [DistributedDataParallelKwargs(find_unused_parameters=True)] if unused_params(learn.model, learn.dls.valid.one_batch()[0][:2]) else []
-    return learn.distrib_ctx(sync_bn=False, cpu=not use_cuda(), mixed_precision='no', kwargs_handlers=handlers)  # fastcls does mixed precision itself
+    return _distrib_ctx(learn, sync_bn=False, cpu=not use_cuda(), mixed_precision='no', kwargs_handlers=handlers)  # fastcls does mixed precision itself
 
 # %% ../nbs/05_distributed.ipynb #779fc515
-@patch
-def _broadcast(self:DistributedDL, t, rank):
-    "Broadcast `t` from `rank` to all processes: on the GPU for nccl, on the CPU for gloo"
-    t = torch.tensor(t, dtype=torch.long)
-    if torch.distributed.get_backend() == 'nccl': t = t.cuda()
-    torch.distributed.broadcast(t, rank)
-    return t.cpu().tolist()
+class BroadcastDL(DistributedDL):
+    "fastai's `DistributedDL`, broadcasting the item indices on the GPU for nccl and on the CPU for gloo"
+    def _broadcast(self, t, rank):
+        "Broadcast `t` from `rank` to all processes, on the device the backend wants"
+        t = torch.tensor(t, dtype=torch.long)
+        if torch.distributed.get_backend() == 'nccl': t = t.cuda()
+        torch.distributed.broadcast(t, rank)
+        return t.cpu().tolist()
+
+class _DistributedTrainer(DistributedTrainer):
+    "fastai's `DistributedTrainer`, wrapping the loaders in `BroadcastDL`"
+    def _wrap_dl(self, dl): return dl if isinstance(dl, DistributedDL) else BroadcastDL(dl, device=self.learn.model.device)
+
+@contextmanager
+def _distrib_ctx(learn, **kwargs):
+    "fastai's `Learner.distrib_ctx` under `accelerate launch`, with `_DistributedTrainer`; the progress callbacks of ranks other than 0 put back after"
+    bars = [c for c in learn.cbs if isinstance(c, ProgressCallback)] if rank_distrib() else []
+    learn.add_cb(_DistributedTrainer(**kwargs)).remove_cbs(bars)
+    try: yield learn
+    finally: learn.remove_cb(DistributedTrainer).add_cbs(bars)

@@ -15,7 +15,6 @@ import matplotlib.pyplot as plt
 from fastcore.basics import patch
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner
-from fastai.callback.progress import ProgressCallback
 from fastai.torch_core import num_distrib, rank_distrib
 from .core import save_fig, write_atomic
 from .data import class_weights, ProgressiveSampling
@@ -35,7 +34,7 @@ def recipe_learner(
     smoothing:float=0., # label smoothing of the cross-entropy (e.g. 0.1)
     lin_ftrs:Annotated[list, dict(nargs='+', type=int, metavar='(int)')]=None, # hidden layer sizes of the head, e.g. 512 256
     ps:float=0.5, # dropout of the head
-    progress:bool=True, # show progress bars
+    progress:bool=True, # show progress bars (in a terminal or Jupyter; the epoch table one line per epoch when the output goes to a file)
     path=None, # folder of the run: checkpoints go to its models/ (default: the DataLoaders' path)
     cbs:list=None, # extra fastai callbacks for the learner (not saved with the settings)
 )->Learner:
@@ -43,9 +42,8 @@ def recipe_learner(
     sampler, strength = getattr(dls, 'sampling', ('shuffle', 0.))
     if not rank_distrib(): print(weighting_text(dls.train.items.label, dls.vocab, loss=loss, sampler=sampler, strength=strength, gamma=gamma))
     learn = create_learner(dls, arch, pretrained=pretrained, weights=weights, loss=loss, class_wts=class_weights(dls.train.items.label, dls.vocab),
-                           gamma=gamma, smoothing=smoothing, lin_ftrs=lin_ftrs, ps=ps, path=path, model_dir='models', cbs=cbs)
+                           gamma=gamma, smoothing=smoothing, lin_ftrs=lin_ftrs, ps=ps, progress=progress, path=path, model_dir='models', cbs=cbs)
     if use_cuda(): learn.to_fp16()
-    if not progress: learn.remove_cb(ProgressCallback)
     learn.from_pretrained = pretrained or weights is not None  # fine-tuned in two phases by `fit_recipe`
     return learn
 

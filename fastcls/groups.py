@@ -15,7 +15,7 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import StratifiedGroupKFold
 from fastcore.parallel import parallel
 from .labels import open_image, file_columns, pick_col, check_class_parts
-from .core import LabelError
+from .core import LabelError, bar_or_line
 
 # %% auto #0
 __all__ = ['groups_off', 'image_hashes', 'near_pairs', 'near_pairs_between', 'image_groups', 'user_groups', 'add_groups',
@@ -33,7 +33,7 @@ def image_hashes(
     n_workers:int=4, # threads that read and decode images
 )->pd.DataFrame:
     "`df` with the MD5 of each file (`bytes_md5`: identical files), of its decoded pixels (`pixels_md5`: the same picture, whatever the file) and its perceptual hash (`phash`, 64 bits)"
-    res = list(parallel(_image_hash, list(df.file), n_workers=n_workers, threadpool=True, progress=len(df) > 5000))
+    res = list(parallel(_image_hash, list(df.file), n_workers=n_workers, threadpool=True, progress=bar_or_line(f'hashing {len(df)} images', len(df) > 5000)))
     return df.assign(bytes_md5=[o[0] for o in res], pixels_md5=[o[1] for o in res], phash=np.array([o[2] for o in res], dtype=np.uint64))
 
 # %% ../nbs/02b_groups.ipynb #53fe3bb0

@@ -14,7 +14,7 @@ from PIL import Image
 from fastcore.foundation import L
 from fastcore.parallel import parallel
 import mimetypes
-from .core import LabelError, ConfigError
+from .core import LabelError, ConfigError, bar_or_line
 
 # %% auto #0
 __all__ = ['image_extensions', 'file_orders', 'file_columns', 'label_columns', 'natural_key', 'sort_files', 'check_order',
@@ -371,7 +371,7 @@ def image_info(
     n_workers:int=4, # threads that decode images
 )->pd.DataFrame:
     "Width, height, mode and read error (empty when fine) of each image"
-    res = parallel(_image_info, list(files), n_workers=n_workers, threadpool=True, progress=len(files) > 5000)
+    res = parallel(_image_info, list(files), n_workers=n_workers, threadpool=True, progress=bar_or_line(f'decoding {len(files)} images to check them', len(files) > 5000))
     return pd.DataFrame(list(res), index=range(len(files)))
 
 # %% ../nbs/01_labels.ipynb #b7f100ea

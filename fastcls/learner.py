@@ -8,21 +8,25 @@ Docs: https://fastcls.github.io/fastcls/learner.html.md"""
 from __future__ import annotations
 from pathlib import Path
 import numpy as np, pandas as pd, torch, timm
-from fastcore.basics import ifnone
+from fastcore.basics import ifnone, patch
 from fastcore.foundation import L
 from fastcore.meta import delegates
+from fastai.imports import noop  # fastai's own, which `Learner.no_logging` puts in place of the logger
 from fastai.learner import Learner
+from fastai.callback.core import Callback
+from fastai.callback.progress import ProgressCallback
 from fastai.losses import BaseLoss, CrossEntropyLossFlat, FocalLoss, FocalLossFlat, LabelSmoothingCrossEntropy, LabelSmoothingCrossEntropyFlat
 from fastai.data.transforms import Normalize
 from fastai.vision.core import PILImageBW
 from fastai.vision.learner import vision_learner
 import fastai.callback.schedule, fastai.callback.progress  # fit_one_cycle, fine_tune, lr_find and progress bars on every Learner
-from .core import ConfigError, WeightsUnavailable, NotFound
+from .core import ConfigError, WeightsUnavailable, NotFound, bars_drawable
 from .metrics import metrics_for
 from .data import class_counts, class_weights, sampler_shares
 
 # %% auto #0
-__all__ = ['losses', 'weighted_losses', 'make_loss', 'effective_weighting', 'weighting_text', 'create_learner', 'unused_params']
+__all__ = ['losses', 'weighted_losses', 'make_loss', 'effective_weighting', 'weighting_text', 'EpochLogger', 'create_learner',
+           'unused_params']
 
 # %% ../nbs/03a_learner.ipynb #f58bc482
 losses = ('ce', 'weighted', 'focal', 'weighted_focal')
@@ -117,6 +121,32 @@ def weighting_text(
     if 'focal' in loss: s += " The focal loss also down-weights the images the model already gets right (mostly of the common classes), which these shares do not count."
     return s
 
+# %% ../nbs/03a_learner.ipynb #359f097a
+class EpochLogger(Callback):
+    "fastai's epoch table one line per epoch (its columns and number formats) and a line for the learning-rate finder, without progress bars"
+    order, widths, old_logger = ProgressCallback.order, None, None
+    def before_fit(self):
+        if hasattr(self.learn, 'lr_finder'): print(f'learning-rate finder: {self.learn.lr_finder.num_it} steps', flush=True)
+        if self.learn.logger == noop: return  # the lr finder, `validate` and `get_preds` log no table
+        self.widths, self.old_logger, self.learn.logger = None, self.learn.logger, self._write
+        self._write(self.recorder.metric_names)
+
+    def _write(self, log):
+        "Print one row of the table, aligned as fastprogress aligns it in a terminal"
+        items = [f'{o:.6f}' if isinstance(o, float) else str(o) for o in log]
+        self.widths = ifnone(self.widths, [max(8, len(o)) + 2 for o in items])
+        print(''.join(o.ljust(w) for o, w in zip(items, self.widths)).rstrip(), flush=True)
+
+    def after_fit(self):
+        if self.old_logger is not None: self.learn.logger, self.old_logger = self.old_logger, None
+
+# %% ../nbs/03a_learner.ipynb #cf4c5396
+@patch
+def set_progress(self:Learner, progress:bool=True)->Learner:
+    "Progress bars on this `Learner` where they can be drawn (see `bars_drawable`) and `progress`; otherwise `EpochLogger`'s lines"
+    self.remove_cbs([ProgressCallback, EpochLogger])
+    return self.add_cb(ProgressCallback() if progress and bars_drawable() else EpochLogger())
+
 # %% ../nbs/03a_learner.ipynb #10bf7695
 def _check_arch(arch):
     "Raise a helpful error when `arch` is not a timm model name"
@@ -152,6 +182,7 @@ def create_learner(
     lin_ftrs:list=None, # hidden layer sizes of the head (fastai's default [512] when None)
     ps:float=0.5, # dropout of the head
     metrics=None, # fastai metrics; `metrics_for(dls.c)` when None (`binary_metrics()` for two classes)
+    progress:bool=True, # bars in a terminal or Jupyter, the epoch table one line per epoch otherwise; False: the lines without bars even in a terminal
     **kwargs # passed on to `vision_learner`
 )->Learner:
     "A fastai `Learner` with a timm model for `dls`: 1-channel input for grey images, honest about pretrained weights"
@@ -171,7 +202,7 @@ def create_learner(
             "Without internet access, give a local weights file (--weights FILE, or weights=...) "
             "or train from scratch on purpose (--no-pretrained, or pretrained=False).") from e
     _add_normalize(learn)
-    return learn
+    return learn.set_progress(progress)
 
 # %% ../nbs/03a_learner.ipynb #a3af0a42
 def unused_params(
