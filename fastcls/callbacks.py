@@ -1,4 +1,4 @@
-"""The callbacks of a run: its log (`History`), the best epoch and a checkpoint set after every epoch (`RunKeeper`), with the weight average (`EMA`) and the progressive sampler (`ProgressiveSampling`) importable from here too.
+"""The callbacks of a run: its log (`History`), the best epoch and a checkpoint set after every epoch (`RunKeeper`), the MLflow logger (`MLflowCallback`), with the weight average (`EMA`) and the progressive sampler (`ProgressiveSampling`) importable from here too.
 
 Docs: https://fastcls.github.io/fastcls/callbacks.html.md"""
 
@@ -7,10 +7,10 @@ Docs: https://fastcls.github.io/fastcls/callbacks.html.md"""
 # %% auto #0
 __all__ = ['monitors', 'binary_monitors', 'monitor_digits', 'epoch_values', 'skipped_epoch', 'History', 'monitor_metric',
            'monitor_for', 'rng_state', 'set_rng_state', 'checkpoint_paths', 'tie_breaker', 'is_better', 'RunKeeper',
-           'EMA', 'ProgressiveSampling']
+           'MLflowCallback', 'EMA', 'ProgressiveSampling']
 
 # %% ../nbs/05b_callbacks.ipynb #08d07f7b
-import json, os, shutil, random
+import json, os, shutil, random, importlib, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastcore.basics import store_attr, patch
@@ -189,3 +189,39 @@ def _commit(self:RunKeeper, d:Path):
         if (d/f).exists(): _link(d/f, models/flat)
     for o in models.glob('epoch-*'):
         if o != d and o.is_dir(): shutil.rmtree(o, ignore_errors=True)
+
+# %% ../nbs/05b_callbacks.ipynb #a161a895
+def _mlflow():
+    "The mlflow module, or None when it is not installed"
+    try: return importlib.import_module('mlflow')
+    except ImportError: return None
+
+# %% ../nbs/05b_callbacks.ipynb #478b2de1
+class MLflowCallback(Callback):
+    "Log the parameters and each epoch's losses and metrics to MLflow when it is installed"
+    order = Recorder.order + 1
+    def __init__(self, params:dict=None, run_name:str=None): store_attr(); self.run_id, self.step, self._learn = None, 0, None
+    def before_fit(self):
+        self.ml = None
+        if hasattr(self.learn, 'lr_finder') or rank_distrib(): return  # not the lr finder's fits; under `accelerate launch`, rank 0 alone
+        self.ml = _mlflow()
+        if self.ml is None: warnings.warn('mlflow is not installed: MLflowCallback logs nothing'); return
+        if self._learn != id(self.learn): self.run_id, self.step, self._learn = None, 0, id(self.learn)
+        first = self.run_id is None
+        self.run_id = self.ml.start_run(run_id=self.run_id, run_name=self.run_name or Path(self.learn.path).name).info.run_id
+        if first: self.ml.log_params({**(self.params or {}), 'n_epoch': self.n_epoch, 'bs': self.dls.bs, 'model': type(self.model).__name__})
+
+# %% ../nbs/05b_callbacks.ipynb #c7ac32db
+@patch
+def after_epoch(self:MLflowCallback):
+    "Log the epoch's losses and metrics, with the epoch as step"
+    if getattr(self, 'ml', None) is None or skipped_epoch(self): return
+    self.ml.log_metrics(epoch_values(self.recorder), step=self.step)
+    self.step += 1
+
+# %% ../nbs/05b_callbacks.ipynb #61d6af08
+@patch
+def after_fit(self:MLflowCallback):
+    "End the MLflow run (a later fit of the same learner resumes it) and drop the module, so that the learner exports"
+    if getattr(self, 'ml', None) is not None: self.ml.end_run()
+    self.ml = None

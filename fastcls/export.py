@@ -145,6 +145,7 @@ def export_model(
 )->Path:
     "Export a run with `export_onnx` or `export_torchscript`"
     if format not in ('onnx', 'torchscript'): raise FastclsError(f"Unknown export format {format!r}: choose one of onnx, torchscript")
+    if Path(run).is_file(): raise NotFound(f"No trained model in {run}: give the run folder (with model.pkl) or a cross-validation folder, where the export is written beside its settings")
     if format == 'onnx': return export_onnx(run, out, threshold, quantize=quantize, calib=calib)
     if quantize != 'none': raise FastclsError("int8 quantization is for ONNX exports: use --format onnx")
     return export_torchscript(run, out, threshold)

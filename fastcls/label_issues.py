@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 from PIL import Image
 from cleanlab.filter import find_label_issues
 from cleanlab.rank import get_label_quality_scores
-from .core import LabelError, write_atomic, save_fig
+from .core import LabelError, write_atomic, save_fig, predicted_class
 from .predict import read_predictions, prediction_classes
 
 # %% ../nbs/06a_label_issues.ipynb #f8563930
@@ -52,7 +52,7 @@ def label_issues(
     targs = t.target.to_numpy(dtype=int)
     r = rank_label_issues(probs, targs)
     p_label = probs[np.arange(len(t)), targs]
-    res = pd.DataFrame({'rank': r['rank'], 'file': t.file, 'label': t.label, 'suggested': np.array(vocab)[probs.argmax(1)],
+    res = pd.DataFrame({'rank': r['rank'], 'file': t.file, 'label': t.label, 'suggested': np.array(vocab)[predicted_class(probs)],
                         'prob': probs[:, -1], 'p_label': p_label, 'loss': -np.log(np.clip(p_label, 1e-12, None)),
                         'quality': r.quality, 'issue': r.issue, **({'fold': t.fold} if 'fold' in t else {})})
     return res.sort_values('rank', ignore_index=True)

@@ -81,12 +81,11 @@ def run_label_issues(
     "The images confident learning flags as likely mislabelled, worst first, shaped like `run_top_losses` (writes label_issues.csv beside the predictions)"
     run, s = Path(run), run_settings(run)
     write_label_issues(run, base=s['base'])
-    t = pd.read_csv(run/'label_issues.csv', dtype={'file': str, 'label': str})
+    t = pd.read_csv(run/'label_issues.csv', dtype={'file': str, 'label': str, 'suggested': str})
     t = t[t.issue]
     if not len(t): raise LabelError(f"Confident learning flags no image of {run} as mislabelled: review its top losses instead")
-    vocab = s['vocab']
     return pd.DataFrame({'file': [str(Path(s['base'])/f) for f in t.file], 'label': t.label.values, 'prob': t.prob.values,
-                         'predicted': np.asarray([vocab[0], vocab[-1]])[predicted_class(t.prob.values)], 'loss': t.loss.values})
+                         'predicted': t.suggested.values, 'loss': t.loss.values})  # the class the decision rule gives, of two classes or more
 
 review_orders = ('top_losses', 'label_issues')
 

@@ -1,4 +1,4 @@
-"""Keeping track of runs: a runs table of every finished run and cross-validation, an MLflow logger, and ensembles of the best runs with test-time augmentation.
+"""Keeping track of runs: a runs table of every finished run and cross-validation, and ensembles of the best runs with test-time augmentation.
 
 Docs: https://fastcls.github.io/fastcls/runs.html.md"""
 
@@ -6,23 +6,19 @@ Docs: https://fastcls.github.io/fastcls/runs.html.md"""
 
 # %% ../nbs/08b_runs.ipynb #06eb2ad8
 from __future__ import annotations
-import json, importlib, warnings
+import json, warnings
 from datetime import datetime
 from pathlib import Path
 import numpy as np, pandas as pd
-from fastcore.basics import store_attr, patch
-from fastai.callback.core import Callback
-from fastai.learner import Recorder
-from fastai.torch_core import rank_distrib
 from .core import LabelError, ConfigError, NotFound, write_atomic
 from .labels import image_files, order_text
 from .predict import predict_files, write_predictions, load_model, check_target, known_outputs, recorded_order, run_models
-from .train import skipped_epoch
+from .callbacks import MLflowCallback
 from .config import run_config, config_hash
 from .metric_rows import metric_row, lower_better
 
 # %% auto #0
-__all__ = ['track_run', 'top_runs', 'MLflowCallback', 'predict_ensemble']
+__all__ = ['track_run', 'top_runs', 'predict_ensemble', 'MLflowCallback']
 
 # %% ../nbs/08b_runs.ipynb #be055748
 _table_opts = ('arch', 'pretrained', 'loss', 'sampler', 'freeze', 'lr', 'bs', 'epochs', 'size', 'seed')
@@ -65,42 +61,8 @@ def top_runs(
     if metric not in t: raise ConfigError(f"Unknown metric {metric!r}: the runs table has {', '.join(t.columns)}")
     return t.sort_values(metric, ascending=metric in lower_better, kind='stable').head(k).reset_index(drop=True)
 
-# %% ../nbs/08b_runs.ipynb #a161a895
-def _mlflow():
-    "The mlflow module, or None when it is not installed"
-    try: return importlib.import_module('mlflow')
-    except ImportError: return None
-
-# %% ../nbs/08b_runs.ipynb #478b2de1
-class MLflowCallback(Callback):
-    "Log the parameters and each epoch's losses and metrics to MLflow when it is installed"
-    order = Recorder.order + 1
-    def __init__(self, params:dict=None, run_name:str=None): store_attr(); self.run_id, self.step, self._learn = None, 0, None
-    def before_fit(self):
-        self.ml = None
-        if hasattr(self.learn, 'lr_finder') or rank_distrib(): return  # not the lr finder's fits; under `accelerate launch`, rank 0 alone
-        self.ml = _mlflow()
-        if self.ml is None: warnings.warn('mlflow is not installed: MLflowCallback logs nothing'); return
-        if self._learn != id(self.learn): self.run_id, self.step, self._learn = None, 0, id(self.learn)
-        first = self.run_id is None
-        self.run_id = self.ml.start_run(run_id=self.run_id, run_name=self.run_name or Path(self.learn.path).name).info.run_id
-        if first: self.ml.log_params({**(self.params or {}), 'n_epoch': self.n_epoch, 'bs': self.dls.bs, 'model': type(self.model).__name__})
-
-# %% ../nbs/08b_runs.ipynb #c7ac32db
-@patch
-def after_epoch(self:MLflowCallback):
-    "Log the epoch's losses and metrics, with the epoch as step"
-    if getattr(self, 'ml', None) is None or skipped_epoch(self): return
-    names = [n for n in self.recorder.metric_names if n != 'time'][1:]
-    self.ml.log_metrics({n: float(v) for n, v in zip(names, self.recorder.log[1:len(names)+1])}, step=self.step)
-    self.step += 1
-
-# %% ../nbs/08b_runs.ipynb #61d6af08
-@patch
-def after_fit(self:MLflowCallback):
-    "End the MLflow run (a later fit of the same learner resumes it) and drop the module, so that the learner exports"
-    if getattr(self, 'ml', None) is not None: self.ml.end_run()
-    self.ml = None
+# %% ../nbs/08b_runs.ipynb #a1b2c3d4
+_all_ = ['MLflowCallback']  # moved to fastcls.callbacks with the other callbacks; importable from here as before
 
 # %% ../nbs/08b_runs.ipynb #a659b65d
 def _predict_model(learn, files, tta:bool, bs:int)->np.ndarray:
