@@ -20,11 +20,12 @@ __all__ = ['load_model', 'run_models', 'predict_files', 'write_predictions', 're
 def load_model(
     path, # an exported model (model.pkl)
 ):
-    "fastai's `load_learner`, without its warning about pickle files on every load"
+    "fastai's `load_learner`, without its warning about pickle files on every load, with progress bars only where they can be drawn"
     from fastai.learner import load_learner  # here, not at the top: writing predictions (ONNX prediction) needs no fastai
+    import fastcls.learner  # adds `Learner.set_progress`: bars where they can be drawn, none in a log
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='load_learner` uses Python', category=UserWarning)
-        return load_learner(path)
+        return load_learner(path).set_progress()
 
 # %% ../nbs/04a_predict.ipynb #f0186055
 def run_models(
