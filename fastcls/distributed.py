@@ -68,7 +68,8 @@ def distributed_context(learn):
         if learn.opt is None: learn.create_opt()  # fastai marks the batch norms to train while frozen as it creates the optimizer
         learn.model = convert_sync_batchnorm(learn.model)  # timm's keeps the activation of `BatchNormAct2d`, and the same parameters
     handlers = [DistributedDataParallelKwargs(find_unused_parameters=True)] if unused_params(learn.model, learn.dls.valid.one_batch()[0][:2]) else []
-    return _distrib_ctx(learn, sync_bn=False, cpu=not use_cuda(), mixed_precision='no', kwargs_handlers=handlers)  # fastcls does mixed precision itself
+    return _distrib_ctx(learn, sync_bn=False, cpu=not use_cuda(), mixed_precision='no', kwargs_handlers=handlers,  # fastcls does mixed precision itself
+                        dynamo_backend='no')  # a user's accelerate config with dynamo would compile the model, and fastai's after_fit then fails on `.module`
 
 # %% ../nbs/05_distributed.ipynb #779fc515
 class BroadcastDL(DistributedDL):

@@ -166,7 +166,9 @@ def _add_normalize(learn):
     cfg = learn.model[0].model.pretrained_cfg
     mean, std = np.array(cfg.get('mean', (0.5,) * 3)), np.array(cfg.get('std', (0.25,) * 3))
     if _channels(learn.dls) == 1: mean, std = mean.mean(keepdims=True), std.mean(keepdims=True)
-    learn.dls.add_tfms([Normalize.from_stats(mean.tolist(), std.tolist())], 'after_batch')
+    norm = Normalize.from_stats(mean.tolist(), std.tolist(), cuda=False)  # fastai's default (cuda=True) puts them on the GPU even where the batches stay on the CPU (ACCELERATE_USE_CPU=1 on a GPU host)
+    if learn.dls.device is not None: norm.mean, norm.std = norm.mean.to(learn.dls.device), norm.std.to(learn.dls.device)  # the batches' device
+    learn.dls.add_tfms([norm], 'after_batch')
 
 # %% ../nbs/03a_learner.ipynb #6df15b1b
 @delegates(vision_learner)

@@ -57,7 +57,7 @@ def folder_dataloaders(
     cache_path:str=None, # .npy file keeping the cache between runs (rebuilt when the data, size or crop change; default: in memory)
 )->DataLoaders:
     "DataLoaders from a data folder: labels read and checked, a grouped stratified split with every class on both sides, class-balanced sampling, the images cached"
-    set_seed(seed, reproducible=True)
+    set_seed(seed)  # the split and the sampling (cuDNN's determinism is the fit's choice)
     df = check_images(read_labels(data, labels, images, file_col, label_col, exclude, order=order), skip_bad=skip_bad)
     if valid_files is not None: df = _mark_valid(df, valid_files)
     df = add_groups(df, groups, data)

@@ -20,7 +20,7 @@ from fastcore.meta import delegates
 from fastai.learner import Learner
 from fastai.torch_core import set_seed, num_distrib, rank_distrib
 from fastai.distributed import teardown_distrib
-from .core import LabelError, NotFound, save_fig, write_atomic, delegates_steps, step_options
+from .core import FastclsError, LabelError, NotFound, save_fig, write_atomic, delegates_steps, step_options
 from .datasets import make_digits, make_digits_multiclass, tail_counts
 from .labels import image_files, fingerprint, order_text
 from .data import samplers, check_sampler
@@ -29,7 +29,7 @@ from .reports import report_text, plot_history, write_analysis
 from .predict import predict_files, write_predictions, check_target, write_target
 from .shift import check_shift, shift_text, shift_md
 from .calibrate import calibration_methods, calibrate_learner, calibration_text
-from .distributed import join_process_group, from_rank0, this_process_only, rank0_first
+from .distributed import use_cuda, join_process_group, from_rank0, this_process_only, rank0_first
 from .loaders import folder_dataloaders
 from .callbacks import monitors, binary_monitors, monitor_digits, skipped_epoch, History, monitor_metric, monitor_for, checkpoint_paths, tie_breaker, is_better, RunKeeper
 from .fit import recipe_learner
@@ -163,6 +163,7 @@ def train(
         args = {**defaults, 'exclude': None, 'groups': 'off', **_old_defaults, **saved['args'], 'out': str(run.parent), 'name': run.name, 'lr': saved['lr']}
         if not Path(args['data']).is_dir(): raise NotFound(f"{run} was started on the data folder {args['data']}, which is not found from {Path.cwd()}: resume from the folder the run was started in")
         if 'positive' not in saved and args.get('loss') == 'focal': args['loss'] = 'weighted_focal'  # before 'weighted_focal' existed, 'focal' was weighted
+        if 'precision' not in saved['args']: args['precision'] = 'fp16' if use_cuda() else 'fp32'  # before --precision, a GPU trained in fp16
         print(f"resuming {run} after {state['phase']} epoch {state['epoch']}")
     else: args = _resolved(args)
     return _run(args, cbs, t0, state, saved, resume_changed)
@@ -187,24 +188,28 @@ def _run(a:dict, cbs, t0, state=None, saved=None, resume_changed=False)->AttrDic
     _check_out(run, df, pred_dir)
     run.mkdir(parents=True, exist_ok=True)
     if state is None and not rank: (run/'history.csv').unlink(missing_ok=True)
-    set_seed(a['seed'], reproducible=True)
+    set_seed(a['seed'])
     fresh = state is None  # a resumed run's weights come from its checkpoint: no download, no weights file needed
     learn = recipe_learner(dls, **step_options(recipe_learner, a, pretrained=a['pretrained'] and fresh, weights=a['weights'] if fresh else None), path=run, cbs=cbs)
     learn.from_pretrained = a['pretrained'] or a['weights'] is not None  # and it fits the phases it started with
     plan = {}
     def _settings(epochs, lr):
         "Write the run's settings once the epochs and learning rate are known, then seed each process's augmentations"
-        plan.update(epochs=epochs, lr=lr)
         xb = learn.dls.valid.one_batch()[0]
+        plan.update(epochs=epochs, lr=lr, size=int(xb.shape[-1]))
         if not rank: write_atomic(run/'settings.json', json.dumps(dict(args=a, lr=lr, size=int(xb.shape[-1]), channels=int(xb.shape[1]),
             vocab=list(dls.vocab), n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), groups=dls.group_info, skipped=df.attrs.get('skipped', []),
-            data_fingerprint=fingerprint(df), device=str(xb.device), processes=max(1, num_distrib()), positive=dls.vocab[1] if len(dls.vocab) == 2 else None,
+            data_fingerprint=fingerprint(df), device=str(xb.device), processes=max(1, num_distrib()), global_bs=dls.train.bs * max(1, num_distrib()), precision=learn.precision, positive=dls.vocab[1] if len(dls.vocab) == 2 else None,
             command=saved['command'] if saved else ' '.join(sys.argv), weights=saved['weights'] if saved else _weights_used(learn, a['pretrained'], a['weights']),
             resumed=[*saved.get('resumed', []), dict(time=f'{datetime.now():%Y-%m-%d %H:%M:%S}', command=' '.join(sys.argv), after=f"{state['phase']} epoch {state['epoch']}")] if saved else [],
             epochs=epochs, versions=_versions()), indent=2, default=str))
-        set_seed(a['seed'] + rank, reproducible=True)  # each process its own augmentations (the weights are rank 0's)
+        set_seed(a['seed'] + rank)  # each process its own augmentations (the weights are rank 0's)
     epochs = (saved or {}).get('epochs') or a['epochs']
-    with _interruptible(run): best = learn.fit_recipe(**step_options(Learner.fit_recipe, a, epochs=epochs), state=state, on_plan=_settings)
+    try:
+        with _interruptible(run): best = learn.fit_recipe(**step_options(Learner.fit_recipe, a, epochs=epochs), state=state, on_plan=_settings)
+    except torch.cuda.OutOfMemoryError as e:
+        raise FastclsError(f"The GPU ran out of memory training {a['arch']} at size {plan.get('size', a['size'])} with batches of {a['bs']} in {learn.precision}: "
+                           f"lower --bs or --size, use --precision bf16 or fp16, or a smaller --arch; {run} keeps what was trained so far") from e
     if num_distrib() > 1:
         teardown_distrib()
         if rank: return AttrDict(run=str(run), rank=rank)
