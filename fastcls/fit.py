@@ -25,7 +25,7 @@ from .learner import create_learner, losses, weighting_text
 from .callbacks import History, RunKeeper, monitors, monitor_metric, monitor_for, checkpoint_paths, set_rng_state
 from .distributed import use_cuda, from_rank0, this_process_only, distributed_context
 
-# %% ../nbs/05c_fit.ipynb #3c99f080
+# %% ../nbs/05c_fit.ipynb #7247342c
 precisions = ('auto', 'fp32', 'fp16', 'bf16')
 
 def resolve_precision(

@@ -134,6 +134,7 @@ class EpochLogger(Callback):
     def _write(self, log):
         "Print one row of the table, aligned as fastprogress aligns it in a terminal"
         items = [f'{o:.6f}' if isinstance(o, float) else str(o) for o in log]
+        if self.widths and len(items) < len(self.widths): return  # an epoch that a resumed fit skips logs only its number and time
         self.widths = ifnone(self.widths, [max(8, len(o)) + 2 for o in items])
         print(''.join(o.ljust(w) for o, w in zip(items, self.widths)).rstrip(), flush=True)
 

@@ -32,7 +32,7 @@ from .calibrate import calibration_methods, calibrate_learner, calibration_text
 from .distributed import use_cuda, join_process_group, from_rank0, this_process_only, rank0_first
 from .loaders import folder_dataloaders
 from .callbacks import monitors, binary_monitors, monitor_digits, skipped_epoch, History, monitor_metric, monitor_for, checkpoint_paths, tie_breaker, is_better, RunKeeper
-from .fit import recipe_learner
+from .fit import recipe_learner, resolve_precision
 
 # %% ../nbs/05d_train.ipynb #3743e6d0
 _all_ = ['monitors', 'binary_monitors', 'monitor_digits', 'skipped_epoch', 'History', 'monitor_for', 'checkpoint_paths', 'tie_breaker', 'is_better', 'RunKeeper']  # moved to fastcls.callbacks; importable from here as before
@@ -176,7 +176,7 @@ def run_defaults()->dict:
 # %% ../nbs/05d_train.ipynb #65106336
 def _run(a:dict, cbs, t0, state=None, saved=None, resume_changed=False)->AttrDict:
     "A run with the settings `a`: the three steps (`folder_dataloaders`, `recipe_learner`, `Learner.fit_recipe`) in a run folder, then the report and predictions"
-    monitor_metric(a['monitor']); mix_callbacks(a['mix']); check_sampler(a['sampler'], (*samplers, 'progressive'))  # bad options stop before any work
+    monitor_metric(a['monitor']); mix_callbacks(a['mix']); check_sampler(a['sampler'], (*samplers, 'progressive')); resolve_precision(a['precision'])  # bad options stop before any work
     if saved: a = {**a, 'size': saved['size'], 'channels': saved['channels']}  # a run resumes at the size it started with, wherever it resumes
     dls = folder_dataloaders(**step_options(folder_dataloaders, a))
     df, rank = dls.table, rank_distrib()
