@@ -18,7 +18,7 @@ from timm.layers import convert_sync_batchnorm
 from .learner import unused_params
 
 # %% auto #0
-__all__ = ['use_cuda', 'data_device', 'join_process_group', 'from_rank0', 'this_process_only', 'rank0_first',
+__all__ = ['use_cuda', 'data_device', 'join_process_group', 'from_rank0', 'this_process_only', 'on_rank0', 'rank0_first',
            'distributed_context', 'BroadcastDL']
 
 # %% ../nbs/05_distributed.ipynb #d8a8636a
@@ -52,6 +52,20 @@ def this_process_only():
     finally:
         if old is None: os.environ.pop('WORLD_SIZE', None)
         else: os.environ['WORLD_SIZE'] = old
+
+# %% ../nbs/05_distributed.ipynb #66c4abe0
+def on_rank0(
+    f, # a function of no arguments
+):
+    "`f()` computed by rank 0 alone and given to every process; its error, if it raises one, raised on every process (so that none waits for a result that will not come)"
+    if num_distrib() <= 1 or not torch.distributed.is_initialized(): return f()
+    res = err = None
+    if not rank_distrib():
+        try: res = f()
+        except Exception as e: err = e
+    res, err = from_rank0((res, err))
+    if err is not None: raise err
+    return res
 
 # %% ../nbs/05_distributed.ipynb #78496253
 @contextmanager

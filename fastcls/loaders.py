@@ -18,7 +18,7 @@ from .data import image_dataloaders, class_order, positive_text, samplers, aug_p
 from .cache import cached_dataloaders
 from .groups import add_groups, group_report, group_text
 from .core import LabelError
-from .distributed import use_cuda, data_device, join_process_group, rank0_first
+from .distributed import use_cuda, data_device, join_process_group, rank0_first, on_rank0
 
 # %% ../nbs/05a_loaders.ipynb #1b0751b6
 def _mark_valid(df, valid_files):
@@ -58,11 +58,15 @@ def folder_dataloaders(
 )->DataLoaders:
     "DataLoaders from a data folder: labels read and checked, a grouped stratified split with every class on both sides, class-balanced sampling, the images cached"
     set_seed(seed)  # the split and the sampling (cuDNN's determinism is the fit's choice)
-    df = check_images(read_labels(data, labels, images, file_col, label_col, exclude, order=order), skip_bad=skip_bad)
-    if valid_files is not None: df = _mark_valid(df, valid_files)
-    df = add_groups(df, groups, data)
-    class_order(df.label, positive)  # a positive class that is not a class stops here, before anything is built
     join_process_group()
+    def _table():
+        "The checked label table: every image decoded once, a fold's validation images marked, the groups added"
+        df = check_images(read_labels(data, labels, images, file_col, label_col, exclude, order=order), skip_bad=skip_bad)
+        if valid_files is not None: df = _mark_valid(df, valid_files)
+        df = add_groups(df, groups, data)
+        class_order(df.label, positive)  # a positive class that is not a class stops here, before anything is built
+        return df
+    df = on_rank0(_table)  # under `accelerate launch`, rank 0 alone decodes and hashes the images; the others get its table
     summary, rank = summarize(df), rank_distrib()
     if not rank: print(summary_text(summary))
     if size is None: size = auto_size(df, crop, max_size=224 if use_cuda() else 128)  # a CPU trains large images at 128 px
