@@ -53,7 +53,7 @@ def this_process_only():
         if old is None: os.environ.pop('WORLD_SIZE', None)
         else: os.environ['WORLD_SIZE'] = old
 
-# %% ../nbs/05_distributed.ipynb #66c4abe0
+# %% ../nbs/05_distributed.ipynb #5c3d54eb
 def on_rank0(
     f, # a function of no arguments
 ):
