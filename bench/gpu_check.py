@@ -47,7 +47,7 @@ def main():
     from fastai.callback.core import Callback
     from fastcls.datasets import make_digits
     from fastcls.distributed import use_cuda
-    from fastcls.train import train, train_demo
+    from fastcls.train import train
     from fastcls.export import export_model
     from fastcls.onnx_predict import onnx_session, onnx_probs
     from fastcls.predict import load_model, predict_files

@@ -22,7 +22,7 @@ from .core import save_fig, write_atomic, ConfigError
 from .data import class_weights, ProgressiveSampling
 from .recipe import EMA, mixes, mix_callbacks, budget_epochs
 from .learner import create_learner, losses, weighting_text
-from .callbacks import History, RunKeeper, monitors, monitor_metric, monitor_for, checkpoint_paths, set_rng_state
+from .callbacks import History, RunKeeper, monitors, monitor_for, checkpoint_paths, set_rng_state
 from .distributed import use_cuda, from_rank0, this_process_only, distributed_context
 
 # %% ../nbs/05c_fit.ipynb #7247342c
@@ -154,8 +154,7 @@ def fit_recipe(
     on_plan=None, # called with the epochs and the learning rate before the first epoch
 )->float:
     "Fit the recipe: one-cycle phases, the best epoch kept by `monitor` with a checkpoint set after every epoch, weight average and mixing"
-    monitor_metric(monitor)
-    mix_cbs, monitor = mix_callbacks(mix), monitor_for(monitor, len(self.dls.vocab))
+    mix_cbs, monitor = mix_callbacks(mix), monitor_for(monitor, len(self.dls.vocab))  # `monitor_for` refuses an unknown monitor
     Path(self.path).mkdir(parents=True, exist_ok=True)
     n, lr = _plan(self, epochs, lr, lr_find, min_steps)
     if on_plan is not None: on_plan(n, lr)
