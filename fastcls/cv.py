@@ -30,6 +30,7 @@ from .predict import write_predictions, load_model, check_target, write_target, 
 from .train import train
 from .config import save_config
 from .label_issues import write_label_issues
+from .model_card import write_model_card
 
 # %% ../nbs/08a_cv.ipynb #0c791e8f
 def check_one_process(
@@ -187,6 +188,7 @@ def _cv_finish(cv, runs, folds, seed, kwargs, t0, groups=None):
     if ens: res['ensemble'] = ens
     write_atomic(cv/'cv_summary.json', json.dumps(res, indent=2, default=str))
     write_atomic(cv/'config.yaml', yaml.safe_dump(json.loads(json.dumps(config, default=str)), sort_keys=False))
+    write_model_card(cv)  # the card of the fold ensemble, with the out-of-fold figures
     print(f"\n{folds}-fold cross-validation in {cv} ({res['seconds']:.0f} s); each fold's figures with their 95% intervals:\n{_ci_table(table, summary).to_string()}\n"
           + (f"{group_text(groups, 'the folds')}\n" if groups else '') +
           (f"\n{calibration_text(cal)} (out-of-fold); cross-fitted: ECE {cal['after_cross_fitted']['ece']:.4f}, Brier {cal['after_cross_fitted']['brier']:.4f}" if cal else '') +

@@ -14,14 +14,16 @@ import torch, torch.nn as nn
 from fastcore.script import call_parse
 from fastai.data.transforms import Normalize
 from . import __version__
-from .core import FastclsError, NotFound, messages, predicted_class
+from .core import FastclsError, NotFound, messages, predicted_class, write_atomic
 from .labels import image_files
 from .predict import load_model, run_models, read_predictions
+from .model_card import model_card
 from .onnx_predict import import_onnx, onnx_session, onnx_metadata, decode_image
 
 # %% auto #0
-__all__ = ['normalize_stats', 'ProbsModel', 'MeanProbs', 'export_metadata', 'probs_model', 'export_onnx', 'export_torchscript',
-           'export_model', 'validation_images', 'quantize_onnx', 'quantization_text', 'fastcls_export', 'run_models']
+__all__ = ['normalize_stats', 'ProbsModel', 'MeanProbs', 'export_metadata', 'probs_model', 'export_card', 'export_onnx',
+           'export_torchscript', 'export_model', 'validation_images', 'quantize_onnx', 'quantization_text',
+           'fastcls_export', 'run_models']
 
 # %% ../nbs/10_export.ipynb #277364c4
 def normalize_stats(
@@ -99,6 +101,19 @@ def _export_float(net, meta, out, opset):
     for k, v in meta.items(): m.metadata_props.add(key=k, value=json.dumps(v))
     onnx.save(m, out)
 
+def export_card(
+    run, # run folder or cross-validation folder
+    out, # the exported model file
+    meta:dict, # its metadata (`export_metadata`)
+)->str:
+    "The model card of an export: the run's card and a section on the exported file, also written beside it as MODEL_CARD.md"
+    sec = (f"\n## Export\n\nExported for prediction without fastai: uint8 images (N, H, W, C) at {meta['size']}x{meta['size']} px with {meta['channels']} channel(s) in, "
+           f"class probabilities out" + (f"; threshold {meta['threshold']} on the probability of {meta['positive']}" if meta['threshold'] is not None else '') +
+           ". The file carries this card (metadata `model_card`) and the settings above.\n")
+    card = model_card(run, extra=sec)
+    write_atomic(Path(out).parent/'MODEL_CARD.md', card)
+    return card
+
 def export_onnx(
     run, # run folder (from `train`) or cross-validation folder (its folds' mean)
     out=None, # ONNX file to write (default: RUN/model.onnx, or RUN/model.int8.onnx)
@@ -112,6 +127,7 @@ def export_onnx(
     if quantize not in ('none', 'int8'): raise FastclsError(f"Unknown quantization {quantize!r}: choose none or int8")
     net, meta = probs_model(run), export_metadata(run, threshold)
     out = Path(out) if out else Path(run)/('model.onnx' if quantize == 'none' else 'model.int8.onnx')
+    meta = dict(meta, model_card=export_card(run, out, meta))
     if quantize == 'none': _export_float(net, meta, out, opset); return out
     if calib: files, targets = image_files(calib, order='lexical'), None  # calibration images: their order does not matter
     else: v = validation_images(run); files, targets = v.file.tolist(), v.target.tolist()
@@ -129,6 +145,7 @@ def export_torchscript(
     "Export a run as one traced TorchScript module, uint8 images (N, H, W, C) in and class probabilities out, with the run's settings as `fastcls.json` inside"
     net, meta = probs_model(run), export_metadata(run, threshold)
     out = Path(out) if out else Path(run)/'model.pt'
+    meta = dict(meta, model_card=export_card(run, out, meta))
     x = torch.zeros(2, meta['size'], meta['size'], meta['channels'], dtype=torch.uint8)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter('ignore')  # torch.jit is deprecated; torch.export's files load only in the torch version that wrote them

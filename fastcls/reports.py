@@ -19,7 +19,8 @@ from .interpret import ClassInterpretation
 # %% auto #0
 __all__ = ['binary_report', 'report_text', 'most_confused_pairs', 'multiclass_report', 'predictions_report', 'multiclass_text',
            'plot_confusion', 'plot_roc', 'plot_history', 'threshold_sweep', 'plot_threshold_sweep', 'plot_pr',
-           'plot_prob_hist', 'plot_reliability', 'plot_roc_multiclass', 'write_analysis']
+           'plot_prob_hist', 'plot_reliability', 'plot_roc_multiclass', 'multiclass_md', 'metrics_md', 'calibration_md',
+           'write_analysis']
 
 # %% ../nbs/04d_reports.ipynb #c892fceb
 def binary_report(
@@ -290,7 +291,7 @@ def _write_mc_figures(interp, run, k):
                 top_losses=interp.plot_top_losses_by_class(k))
     for name, fig in figs.items(): save_fig(fig, run/f'{name}.png')
 
-def _multiclass_md(r:dict)->str:
+def multiclass_md(r:dict)->str:
     "Markdown tables of a `multiclass_report`: the scalar metrics (with their 95% intervals when it has them), each class's figures and the normalised confusion matrix"
     ci = r.get('ci', {})
     def _ci(c): return f' [{c[0]:.4f}, {c[1]:.4f}] |' if c else (' |' if ci else '')
@@ -307,9 +308,9 @@ def _multiclass_md(r:dict)->str:
     return (head + '\n'.join(rows) + '\n' + note + '\n### Each class\n\n' + pc + '\n\n### Confusion matrix, normalised by true class (the diagonal holds the recalls)\n\n' + cm + '\n')
 
 # %% ../nbs/04d_reports.ipynb #e390d122
-def _metrics_md(r:dict)->str:
+def metrics_md(r:dict)->str:
     "A Markdown table of the scalar metrics of a `binary_report`, with their 95% intervals when it has them"
-    if 'per_class' in r: return _multiclass_md(r)
+    if 'per_class' in r: return multiclass_md(r)
     keys, ci = ['n', 'threshold', 'positive', 'roc_auc', 'hter', 'far', 'frr', 'accuracy', 'balanced_accuracy'], r.get('ci', {})
     def _ci(c): return f' [{c[0]:.4f}, {c[1]:.4f}] |' if c else ''
     rows = [f'| {k} | {r[k]:.4f} |{_ci(ci.get(k))}' if isinstance(r[k], float) else f'| {k} | {r[k]} |' for k in keys]
@@ -319,7 +320,7 @@ def _metrics_md(r:dict)->str:
     return head + '\n'.join(rows) + '\n' + note
 
 # %% ../nbs/04d_reports.ipynb #b4b451f1
-def _calibration_md(r:dict)->str:
+def calibration_md(r:dict)->str:
     "The calibration section of a run's report: ECE and Brier score, before and after calibration when the model is calibrated"
     s = f"ECE (over {r['ece_bins']} equal-width bins of the positive-class probability) and Brier score; lower is better.\n\n"
     c = r.get('calibration')
@@ -355,7 +356,7 @@ def _analysis_md(run, r, interp, k):
     figs = {**_run_figures, **_figures, **_mc_figures}
     how = f'threshold {r["threshold"]} on the probability of {r["positive"]}' if 'per_class' not in r else f'{r["n_classes"]} classes, each image predicted as its most probable class'
     return '\n'.join([f'# Run report: {run.name}\n', f'Validation set, {r["n"]} images, {how}.\n',
-                      '## Metrics\n', _metrics_md(r), '## Calibration\n', _calibration_md(r), '## Classification report\n', '```\n' + interp.classification_report() + '```\n',
+                      '## Metrics\n', metrics_md(r), '## Calibration\n', calibration_md(r), '## Classification report\n', '```\n' + interp.classification_report() + '```\n',
                       '## Most confused\n', conf + '\n'] +
                      [f'## {title}\n\n![{title}]({name}.png)\n' for name, title in figs.items() if (run/f'{name}.png').exists()] +
                      [f'The {k} largest losses of each class are listed in [top_losses.csv](top_losses.csv), the error rates at each threshold in [threshold_sweep.csv](threshold_sweep.csv).\n'])

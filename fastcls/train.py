@@ -26,6 +26,7 @@ from .labels import image_files, fingerprint, order_text
 from .data import samplers, check_sampler
 from .recipe import mix_callbacks, tta_logits
 from .reports import report_text, plot_history, write_analysis
+from .model_card import write_model_card
 from .predict import predict_files, write_predictions, check_target, write_target
 from .shift import check_shift, shift_text, shift_md
 from .calibrate import calibration_methods, calibrate_learner, calibration_text
@@ -215,6 +216,7 @@ def _run(a:dict, cbs, t0, state=None, saved=None, resume_changed=False)->AttrDic
         if rank: return AttrDict(run=str(run), rank=rank)
     with this_process_only(): res = dict(_finish(learn, run, pred_dir, pred_target, cbs, a['calibrate'], a['tta'], a['order']), run=str(run), seconds=round(time.time() - t0, 1), lr=plan['lr'], best=best, data=dls.summary)
     write_atomic(run/'metrics.json', json.dumps(res, indent=2))
+    write_model_card(run)
     (run/'state.json').unlink(missing_ok=True)
     print(f'\nrun folder: {run}  ({res["seconds"]:.0f} s)\n' + report_text(res) + (f'\n{shift_text(res["shift"])}' if 'shift' in res else ''))
     return AttrDict(res)
