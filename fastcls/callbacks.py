@@ -157,8 +157,8 @@ class RunKeeper(Callback):
         if from_rank0(bool(self.patience and self.wait >= self.patience)): raise CancelFitException
     def after_fit(self):
         best = self.learn.path/self.learn.model_dir/str(self.checkpoint)/'best.pth'
-        if rank_distrib() or self.checkpoint is None or not best.exists(): return
-        with this_process_only(): self.learn.load(best.with_suffix(''), with_opt=False)  # rank 0 alone: a fit under `accelerate launch` starts from rank 0's weights
+        if self.checkpoint is None or not best.exists(): return
+        with this_process_only(): self.learn.load(best.with_suffix(''), with_opt=False)  # every process on its own (no barrier): all end with the kept weights
 
 # %% ../nbs/05b_callbacks.ipynb #326460df
 @patch

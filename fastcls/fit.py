@@ -170,9 +170,6 @@ def fit_recipe(
     n, lr = _plan(self, epochs, lr, lr_find, min_steps)
     if on_plan is not None: on_plan(n, lr)
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = deterministic, not deterministic  # the user's choice, for the whole fit
-    if ema and num_distrib() > 1:  # each process would average its own copy; not yet checked against the final evaluation
-        if not rank_distrib(): print('EMA is off under accelerate launch: the weight average is not yet checked across processes')
-        ema = False
     sampler, strength = getattr(self.dls, 'sampling', (None, 0.))
     cbs = ([ProgressiveSampling(0., strength)] if sampler == 'progressive' else []) + ([EMA()] if ema else []) + mix_cbs
     phases = _phases(self.from_pretrained, freeze, freeze_epochs, n, lr)
