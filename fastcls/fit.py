@@ -23,7 +23,7 @@ from .data import class_weights, ProgressiveSampling
 from .recipe import EMA, mixes, mix_callbacks, budget_epochs
 from .learner import create_learner, losses, weighting_text
 from .callbacks import History, RunKeeper, ScalerState, monitors, monitor_for, checkpoint_paths, set_rng_state
-from .distributed import use_cuda, from_rank0, this_process_only, distributed_context
+from .distributed import use_cuda, on_rank0, this_process_only, distributed_context
 
 # %% ../nbs/05c_fit.ipynb #7247342c
 precisions = ('auto', 'fp32', 'fp16', 'bf16')
@@ -97,8 +97,9 @@ def _plan(learn, epochs, lr, lr_find, min_steps)->tuple:
     n = epochs or budget_epochs(12, steps, min_steps)  # epochs given are kept as given
     if n > 12 and not epochs and not rank: print(f'{n} epochs: at least {min_steps} optimizer steps ({steps} per epoch' + (f' on each of {procs} processes)' if procs > 1 else ')'))
     if lr is None and lr_find:
-        with this_process_only(): lr = None if rank else _find_lr(learn, Path(learn.path))
-        lr = from_rank0(lr)
+        def _alone():
+            with this_process_only(): return _find_lr(learn, Path(learn.path))
+        lr = on_rank0(_alone, 'running the lr finder')  # the others wait for it however long it takes
     elif lr is None:
         lr = 2e-3 if learn.from_pretrained else 3e-3
         if not rank: print(f'learning rate {lr:.0e} (--lr to change it, --lr-find for the finder)')
