@@ -83,16 +83,20 @@ def _store():
     if 'MASTER_ADDR' not in os.environ or 'MASTER_PORT' not in os.environ: return None
     return torch.distributed.TCPStore(os.environ['MASTER_ADDR'], int(os.environ['MASTER_PORT']), is_master=False, timeout=timedelta(seconds=60))
 
+def _prefix():
+    "The prefix of fastcls's keys in the store: a launcher that restarts the processes keeps its store, so each attempt has its own keys"
+    return f"fastcls/{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}"
+
 _beat = {}  # rank 0's heartbeat thread and the event that stops it, once started
 
 def start_heartbeat():
-    "On rank 0: count up `fastcls/beat` in the process group's store every `heartbeat_s` seconds until the process ends (a daemon thread)"
+    "On rank 0: count up a key (`fastcls/<attempt>/beat`) in the process group's store every `heartbeat_s` seconds until the process ends (a daemon thread)"
     if _beat.get('thread') is not None and _beat['thread'].is_alive(): return
     store, stop = _store(), threading.Event()
     if store is None: return
     def beat():
         while True:
-            try: store.add('fastcls/beat', 1)
+            try: store.add(f'{_prefix()}/beat', 1)
             except Exception: return  # the store is gone: the run is over
             if stop.wait(heartbeat_s()): return
     _beat.update(thread=threading.Thread(target=beat, daemon=True, name='fastcls-heartbeat'), stop=stop)
@@ -113,7 +117,7 @@ def _wait_for(store, key, what):
     while True:
         try:
             if store.check([key]): done = store.get(key).decode(); break
-            n = store.add('fastcls/beat', 0)
+            n = store.add(f'{_prefix()}/beat', 0)
         except RuntimeError as e: raise FastclsError(gone) from e  # rank 0 held the store, and it is gone
         if n != beats: beats, seen = n, time.monotonic()
         elif time.monotonic() - seen > stale: raise FastclsError(gone)
@@ -127,10 +131,10 @@ _waits = [0]  # waits for rank 0 so far: every process makes the same ones, in t
 def rank0_alone(
     what:str='its work', # what rank 0 does, for the message if it stops
 ):
-    "Rank 0 runs the block while the others wait for it (skipping the block), as long as it takes while rank 0's heartbeat goes on; a few minutes after it stops, they fail"
+    "Rank 0 runs the block while the others wait for it (skipping the block), as long as it takes while rank 0's heartbeat goes on; 12 heartbeats after it stops, they fail"
     if num_distrib() <= 1 or not torch.distributed.is_initialized(): yield True; return
     _waits[0] += 1
-    key, store = f'fastcls/wait{_waits[0]}', _store()
+    key, store = f'{_prefix()}/wait{_waits[0]}', _store()
     if store is None:  # no store to wait on: a barrier, under the group's timeout
         if not rank_distrib(): yield True
         else: yield False
