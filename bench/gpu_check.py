@@ -115,15 +115,18 @@ def main():
             order = 99  # after the epoch's checkpoint
             def after_epoch(self):
                 if self.epoch == 0: raise KeyboardInterrupt
-        k2 = {**kw, 'lr': 2e-3}
+        k2 = {**kw, 'lr': 2e-3, **({'precision': 'fp16'} if gpu else {})}  # fp16 on a GPU: its loss scaler must resume too
         whole = train(digits, name='whole', epochs=2, **k2)
         try: train(digits, name='stopped', epochs=2, cbs=[_Stop()], **k2)
         except KeyboardInterrupt: pass
         resumed = train(None, resume=tmp/'runs'/'stopped')
         ha, hb = (pd.read_csv(Path(r.run)/'history.csv').valid_loss.to_numpy() for r in (whole, resumed))
         diff = float(np.abs(ha - hb).max())
-        ok = len(ha) == len(hb) == 2 and diff < (1e-4 if not gpu else 5e-2)
-        return ('PASS' if ok else 'FAIL'), f'largest difference of the validation losses {diff:.2e} (2 epochs, stopped after the first)'
+        sc = [Path(r.run)/'models'/'epoch-train-1'/'scaler.pth' for r in (whole, resumed)]
+        sa, sb = (torch.load(f, weights_only=False) if f.exists() else None for f in sc)
+        ok = len(ha) == len(hb) == 2 and diff < (1e-4 if not gpu else 5e-2) and sa == sb and (sa is not None) == gpu
+        return ('PASS' if ok else 'FAIL'), (f'largest difference of the validation losses {diff:.2e} (2 epochs, stopped after the first)'
+                                            + (f"; loss scaler {sa and sa.get('scale')}/{sa and sa.get('_growth_tracker')} uninterrupted, {sb and sb.get('scale')}/{sb and sb.get('_growth_tracker')} resumed" if gpu else ''))
 
     @check('onnx export parity')
     def _():
@@ -151,7 +154,7 @@ def main():
         r = subprocess.run(launch, capture_output=True, text=True)
         m = tmp/'runs'/'ddp'/'metrics.json'
         if r.returncode or not m.exists(): return 'FAIL', (r.stdout + r.stderr).strip()[-300:]
-        return 'PASS', f"AUC {json.loads(m.read_text())['roc_auc']:.3f} under 2 processes"
+        return 'PASS', f"AUC {json.loads(m.read_text())['roc_auc']:.3f} under 2 processes, with EMA"
 
     n_fail = results.count('FAIL')
     log.close()

@@ -7,7 +7,7 @@ Docs: https://fastcls.github.io/fastcls/callbacks.html.md"""
 # %% auto #0
 __all__ = ['monitors', 'binary_monitors', 'monitor_digits', 'epoch_values', 'skipped_epoch', 'History', 'monitor_metric',
            'monitor_for', 'rng_state', 'set_rng_state', 'checkpoint_paths', 'tie_breaker', 'is_better', 'RunKeeper',
-           'MLflowCallback', 'EMA', 'ProgressiveSampling']
+           'ScalerState', 'MLflowCallback', 'EMA', 'ProgressiveSampling']
 
 # %% ../nbs/05b_callbacks.ipynb #08d07f7b
 import json, os, shutil, random, importlib, warnings
@@ -16,6 +16,7 @@ import numpy as np, pandas as pd, torch
 from fastcore.basics import store_attr, patch
 from fastai.callback.core import Callback, CancelFitException
 from fastai.learner import Recorder, save_model
+from fastai.callback.fp16 import MixedPrecision
 from fastai.torch_core import rank_distrib, distrib_barrier
 from .core import ConfigError, NotFound, write_atomic, save_atomic
 from .data import ProgressiveSampling
@@ -99,18 +100,18 @@ def checkpoint_paths(
     state:dict, # its state.json
     rank:int=0, # the process whose random states to take
 )->dict:
-    "Paths of the last weights (with optimizer), weight average, random states and best weights of the checkpoint set `state` names, checked whole"
+    "Paths of the last weights (with optimizer), weight average, random states, best weights and loss scaler of the checkpoint set `state` names, checked whole"
     models = Path(run)/'models'
     if 'checkpoint' not in state:  # a run saved before checkpoint sets: its flat files
         rng = models/f'last_rng{rank}.pth'
-        return dict(last=models/'last.pth', ema=models/'last_ema.pth', best=models/'best.pth', rng=rng if rank and rng.exists() else models/'last_rng.pth')
+        return dict(last=models/'last.pth', ema=models/'last_ema.pth', best=models/'best.pth', rng=rng if rank and rng.exists() else models/'last_rng.pth', scaler=models/'last_scaler.pth')
     d = models/state['checkpoint']
     for f, size in state['files'].items():
         if not (d/f).is_file() or (d/f).stat().st_size != size:
             found = f'{(d/f).stat().st_size} bytes instead of {size}' if (d/f).is_file() else 'missing'
             raise NotFound(f"{run}: the checkpoint that state.json names is damaged ({d.name}/{f}: {found}), so the run cannot be resumed as it was; start it again")
     rng = d/f'rng{rank}.pth'
-    return dict(last=d/'last.pth', ema=d/'ema.pth', best=d/'best.pth', rng=rng if rng.exists() else d/'rng0.pth')
+    return dict(last=d/'last.pth', ema=d/'ema.pth', best=d/'best.pth', rng=rng if rng.exists() else d/'rng0.pth', scaler=d/'scaler.pth')
 
 # %% ../nbs/05b_callbacks.ipynb #a5e8a040
 monitor_digits = 3  # monitor values equal at this many decimals are ties
@@ -156,8 +157,8 @@ class RunKeeper(Callback):
         if from_rank0(bool(self.patience and self.wait >= self.patience)): raise CancelFitException
     def after_fit(self):
         best = self.learn.path/self.learn.model_dir/str(self.checkpoint)/'best.pth'
-        if rank_distrib() or self.checkpoint is None or not best.exists(): return
-        with this_process_only(): self.learn.load(best.with_suffix(''), with_opt=False)  # rank 0 alone: a fit under `accelerate launch` starts from rank 0's weights
+        if self.checkpoint is None or not best.exists(): return
+        with this_process_only(): self.learn.load(best.with_suffix(''), with_opt=False)  # every process on its own (no barrier): all end with the kept weights
 
 # %% ../nbs/05b_callbacks.ipynb #326460df
 @patch
@@ -171,6 +172,8 @@ def _save(self:RunKeeper, better:bool):
         save_atomic(d/'last.pth', lambda f: save_model(f, self.learn.model, self.learn.opt, with_opt=True))
         ema = next((c for c in self.learn.cbs if isinstance(c, EMA)), None)
         if ema: save_atomic(d/'ema.pth', lambda f: torch.save(ema.state_dict(), f))
+        scaler = getattr(self.learn, 'scaler', None)  # fastai's MixedPrecision's, during a fit
+        if scaler is not None and scaler.is_enabled() and scaler.state_dict(): save_atomic(d/'scaler.pth', lambda f: torch.save(scaler.state_dict(), f))
         prev = models/str(self.checkpoint)/'best.pth'
         if better: save_atomic(d/'best.pth', lambda f: save_model(f, kept_model(self.learn), None, with_opt=False))
         elif self.checkpoint and prev.exists(): _link(prev, d/'best.pth')
@@ -189,6 +192,16 @@ def _commit(self:RunKeeper, d:Path):
         if (d/f).exists(): _link(d/f, models/flat)
     for o in models.glob('epoch-*'):
         if o != d and o.is_dir(): shutil.rmtree(o, ignore_errors=True)
+
+# %% ../nbs/05b_callbacks.ipynb #7e4f0e04
+class ScalerState(Callback):
+    "Put the loss scaler's state saved at `fname`, when there is one, into the fresh `GradScaler` fastai's `MixedPrecision` makes at each fit"
+    order = MixedPrecision.order + 1  # just after MixedPrecision.before_fit made the scaler
+    def __init__(self, fname=None): store_attr()
+    def before_fit(self):
+        scaler = getattr(self.learn, 'scaler', None)
+        if scaler is None or not scaler.is_enabled() or self.fname is None or not Path(self.fname).exists(): return
+        scaler.load_state_dict(torch.load(self.fname, weights_only=False))
 
 # %% ../nbs/05b_callbacks.ipynb #a161a895
 def _mlflow():

@@ -6,7 +6,7 @@ Docs: https://fastcls.github.io/fastcls/distributed.html.md"""
 
 # %% ../nbs/05_distributed.ipynb #923620c8
 from __future__ import annotations
-import os
+import os, time, threading, atexit
 from datetime import timedelta
 from contextlib import contextmanager, nullcontext
 import torch
@@ -15,10 +15,12 @@ from fastai.callback.progress import ProgressCallback
 from fastai.distributed import DistributedDL, DistributedTrainer, teardown_distrib
 from accelerate.utils import DistributedDataParallelKwargs, parse_flag_from_env
 from timm.layers import convert_sync_batchnorm
+from .core import FastclsError
 from .learner import unused_params
 
 # %% auto #0
-__all__ = ['use_cuda', 'data_device', 'join_process_group', 'from_rank0', 'this_process_only', 'on_rank0', 'rank0_first',
+__all__ = ['use_cuda', 'data_device', 'dist_timeout', 'join_process_group', 'from_rank0', 'this_process_only', 'process_lost',
+           'hang_error', 'heartbeat_s', 'start_heartbeat', 'stop_heartbeat', 'rank0_alone', 'on_rank0', 'rank0_first',
            'distributed_context', 'BroadcastDL']
 
 # %% ../nbs/05_distributed.ipynb #d8a8636a
@@ -30,17 +32,25 @@ def data_device():
     "Device of the batches: fastai's default, or the CPU where CUDA is there but not to be used"
     return None if use_cuda() or not torch.cuda.is_available() else torch.device('cpu')
 
+def dist_timeout()->timedelta:
+    "How long a process waits for the others at a collective before the run fails: `FASTCLS_DIST_TIMEOUT` seconds, 600 by default"
+    return timedelta(seconds=float(os.environ.get('FASTCLS_DIST_TIMEOUT', 600)))
+
 def join_process_group():
-    "Join the process group `accelerate launch` set up, when there is one: gloo on CPUs, nccl on GPUs; the others may wait hours for rank 0's cache and lr finder"
+    "Join the process group `accelerate launch` set up, when there is one: gloo on CPUs, nccl on GPUs, with the timeout `dist_timeout`"
     if num_distrib() > 1 and not torch.distributed.is_initialized():
         from accelerate import PartialState
-        PartialState(cpu=not use_cuda(), timeout=timedelta(hours=6))
+        PartialState(cpu=not use_cuda(), timeout=dist_timeout())
+    if num_distrib() > 1 and not rank_distrib(): start_heartbeat()
 
 def from_rank0(obj):
     "`obj` as rank 0 has it, on every process"
     if num_distrib() <= 1 or not torch.distributed.is_initialized(): return obj
     o = [obj]
-    torch.distributed.broadcast_object_list(o, 0)
+    try: torch.distributed.broadcast_object_list(o, 0)
+    except RuntimeError as e:
+        if process_lost(e): raise hang_error(e) from e
+        raise
     return o[0]
 
 @contextmanager
@@ -53,27 +63,116 @@ def this_process_only():
         if old is None: os.environ.pop('WORLD_SIZE', None)
         else: os.environ['WORLD_SIZE'] = old
 
+# %% ../nbs/05_distributed.ipynb #47374107
+def process_lost(e:Exception)->bool:
+    "Whether `e` says a collective timed out or lost the process at its other end (gloo's 'Timed out ...', 'Connection closed by peer')"
+    return any(s in str(e).lower() for s in ('timed out', 'timeout', 'connection closed by peer', 'connection reset by peer'))
+
+def hang_error(e:Exception)->FastclsError:
+    "The error a run raises when a collective failed with `e` (`process_lost`): what it means and what to do"
+    return FastclsError(f"another process of this run did not reach the same step within {dist_timeout().total_seconds():.0f} s, or went away: it stopped, failed or hung "
+                        f"(its own output says which). If a step truly takes longer, set FASTCLS_DIST_TIMEOUT to more seconds. ({str(e)[:300]})")
+
+# %% ../nbs/05_distributed.ipynb #368a1554
+def heartbeat_s()->float:
+    "Seconds between rank 0's heartbeats: `FASTCLS_HEARTBEAT`, 5 by default; a process waiting for rank 0 gives up after 12 heartbeats missed"
+    return float(os.environ.get('FASTCLS_HEARTBEAT', 5))
+
+def _store():
+    "A client of the process group's key-value store (torch's TCPStore at MASTER_ADDR:MASTER_PORT, which `accelerate launch` sets), or None"
+    if 'MASTER_ADDR' not in os.environ or 'MASTER_PORT' not in os.environ: return None
+    return torch.distributed.TCPStore(os.environ['MASTER_ADDR'], int(os.environ['MASTER_PORT']), is_master=False, timeout=timedelta(seconds=60))
+
+def _prefix():
+    "The prefix of fastcls's keys in the store: a launcher that restarts the processes keeps its store, so each attempt has its own keys"
+    return f"fastcls/{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}"
+
+_beat = {}  # rank 0's heartbeat thread and the event that stops it, once started
+
+def start_heartbeat():
+    "On rank 0: count up a key (`fastcls/<attempt>/beat`) in the process group's store every `heartbeat_s` seconds until the process ends (a daemon thread)"
+    if _beat.get('thread') is not None and _beat['thread'].is_alive(): return
+    store, stop = _store(), threading.Event()
+    if store is None: return
+    def beat():
+        while True:
+            try: store.add(f'{_prefix()}/beat', 1)
+            except Exception: return  # the store is gone: the run is over
+            if stop.wait(heartbeat_s()): return
+    _beat.update(thread=threading.Thread(target=beat, daemon=True, name='fastcls-heartbeat'), stop=stop)
+    _beat['thread'].start()
+    atexit.register(stop_heartbeat)
+
+def stop_heartbeat():
+    "Stop rank 0's heartbeat (at exit: a thread left inside the store's client would abort the process as it ends)"
+    if _beat.get('thread') is None: return
+    _beat['stop'].set(); _beat['thread'].join(timeout=10); _beat.clear()
+
+# %% ../nbs/05_distributed.ipynb #19c9ca0a
+def _wait_for(store, key, what):
+    "Wait until rank 0 sets `key` in `store`, as long as its heartbeat goes on"
+    beats, seen, stale = None, time.monotonic(), 12 * heartbeat_s()
+    gone = (f"rank 0 stopped answering while {what} (no heartbeat for {stale:.0f} s): it died or was killed; its own output says why. "
+            "The other processes stop too; start the run again (or resume it with --resume)")
+    while True:
+        try:
+            if store.check([key]): done = store.get(key).decode(); break
+            n = store.add(f'{_prefix()}/beat', 0)
+        except RuntimeError as e: raise FastclsError(gone) from e  # rank 0 held the store, and it is gone
+        if n != beats: beats, seen = n, time.monotonic()
+        elif time.monotonic() - seen > stale: raise FastclsError(gone)
+        time.sleep(min(1., heartbeat_s()))
+    if done != 'ok': raise FastclsError(f"rank 0 failed while {what}: its error is in its own output")
+
+# %% ../nbs/05_distributed.ipynb #d9f08287
+_waits = [0]  # waits for rank 0 so far: every process makes the same ones, in the same order, so the n-th names the same key everywhere
+
+@contextmanager
+def rank0_alone(
+    what:str='its work', # what rank 0 does, for the message if it stops
+):
+    "Rank 0 runs the block while the others wait for it (skipping the block), as long as it takes while rank 0's heartbeat goes on; 12 heartbeats after it stops, they fail"
+    if num_distrib() <= 1 or not torch.distributed.is_initialized(): yield True; return
+    _waits[0] += 1
+    key, store = f'{_prefix()}/wait{_waits[0]}', _store()
+    if store is None:  # no store to wait on: a barrier, under the group's timeout
+        if not rank_distrib(): yield True
+        else: yield False
+        distrib_barrier(); return
+    if not rank_distrib():
+        start_heartbeat()
+        ok = False
+        try: yield True; ok = True
+        finally: store.set(key, 'ok' if ok else 'failed')
+        return
+    _wait_for(store, key, what)
+    yield False
+
 # %% ../nbs/05_distributed.ipynb #5c3d54eb
 def on_rank0(
     f, # a function of no arguments
+    what:str='its work', # what `f` does, for the message if rank 0 stops
 ):
-    "`f()` computed by rank 0 alone and given to every process; its error, if it raises one, raised on every process (so that none waits for a result that will not come)"
+    "`f()` computed by rank 0 alone and given to every process, however long it takes (`rank0_alone`); its error, if it raises one, raised on every process"
     if num_distrib() <= 1 or not torch.distributed.is_initialized(): return f()
     res = err = None
-    if not rank_distrib():
-        try: res = f()
-        except Exception as e: err = e
+    with rank0_alone(what) as mine:
+        if mine:
+            try: res = f()
+            except Exception as e: err = e
     res, err = from_rank0((res, err))
     if err is not None: raise err
     return res
 
 # %% ../nbs/05_distributed.ipynb #78496253
 @contextmanager
-def rank0_first():
-    "Rank 0 runs the block first (writing a cache file, say) while the others wait; then they run it"
-    if rank_distrib(): distrib_barrier()
-    yield
-    if not rank_distrib(): distrib_barrier()
+def rank0_first(
+    what:str='writing the cache', # what rank 0 does first, for the message if it stops
+):
+    "Rank 0 runs the block first (writing a cache file, say) while the others wait, however long it takes (`rank0_alone`); then they run it"
+    with rank0_alone(what) as mine:
+        if mine: yield
+    if not mine: yield
 
 def distributed_context(learn):
     "fastai's `distrib_ctx` (with `BroadcastDL`) under `accelerate launch`, else nothing: on GPUs with timm's synchronised batch norm, telling DDP of parameters without gradient"
@@ -105,4 +204,7 @@ def _distrib_ctx(learn, **kwargs):
     bars = [c for c in learn.cbs if isinstance(c, ProgressCallback)] if rank_distrib() else []
     learn.add_cb(_DistributedTrainer(**kwargs)).remove_cbs(bars)
     try: yield learn
+    except RuntimeError as e:
+        if process_lost(e): raise hang_error(e) from e  # a process of the fit hung or died (gloo; nccl's watchdog aborts with its own message)
+        raise
     finally: learn.remove_cb(DistributedTrainer).add_cbs(bars)

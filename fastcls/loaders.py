@@ -66,14 +66,14 @@ def folder_dataloaders(
         df = add_groups(df, groups, data)
         class_order(df.label, positive)  # a positive class that is not a class stops here, before anything is built
         return df
-    df = on_rank0(_table)  # under `accelerate launch`, rank 0 alone decodes and hashes the images; the others get its table
+    df = on_rank0(_table, 'checking and hashing the images')  # under `accelerate launch`, rank 0 alone decodes and hashes the images; the others get its table
     summary, rank = summarize(df), rank_distrib()
     if not rank: print(summary_text(summary))
     if size is None: size = auto_size(df, crop, max_size=224 if use_cuda() else 128)  # a CPU trains large images at 128 px
     prog = sampler == 'progressive'
     kw = dict(size=size, crop=crop, channels=channels, bs=bs, sampler='weighted' if prog else sampler, strength=0. if prog else strength,
               valid_pct=valid_pct, seed=seed, aug=aug, num_workers=num_workers, device=data_device(), positive=positive)
-    with rank0_first(): dls = cached_dataloaders(df, cache_path=cache_path, **kw) if cache else image_dataloaders(df, **kw)
+    with rank0_first('building the cache'): dls = cached_dataloaders(df, cache_path=cache_path, **kw) if cache else image_dataloaders(df, **kw)
     if not rank and len(dls.vocab) == 2: print(positive_text(dls.vocab, positive))
     gi = group_report(df.group, df.file.isin(set(dls.valid.items.file))) if 'group' in df else None
     if gi and not rank: print(group_text(gi))

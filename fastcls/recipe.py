@@ -14,6 +14,9 @@ from fastai.callback.mixup import MixUp, CutMix
 from fastai.learner import Recorder
 from fastai.vision.augment import Flip, Dihedral
 from timm.utils import ModelEmaV3
+from fastcore.basics import patch
+from fastai.torch_core import num_distrib
+from accelerate.utils import extract_model_from_parallel
 from .core import ConfigError
 
 # %% auto #0
@@ -25,18 +28,28 @@ class EMA(Callback):
     order = Recorder.order - 1  # before the recorder computes the epoch's metrics
     def __init__(self, decay:float=0.9998): store_attr(); self.avg, self.step = None, 0
     def before_fit(self):
-        if self.avg is None: self.avg = ModelEmaV3(self.learn.model, decay=self.decay, use_warmup=True)
+        if self.avg is None: self.avg = ModelEmaV3(self.unwrapped, decay=self.decay, use_warmup=True)
         if getattr(self, 'pending', None): self.load_state_dict(self.pending); self.pending = None
         self.avg.module.to(next(self.learn.model.parameters()).device)
-    def after_step(self): self.step += 1; self.avg.update(self.learn.model, step=self.step)
-    def before_validate(self): self.raw, self.learn.model = self.learn.model, self.avg.module.eval()
+    @property
+    def unwrapped(self): return extract_model_from_parallel(self.learn.model)  # under DDP, the model inside the wrapper
+    def after_step(self): self.step += 1; self.avg.update(self.unwrapped, step=self.step)
+    def before_validate(self): self.sync(); self.raw, self.learn.model = self.learn.model, self.avg.module.eval()
     def after_validate(self): self.learn.model = self.raw
     def after_cancel_validate(self): self.after_validate()
+    def after_fit(self): self.sync()
     def state_dict(self): return dict(module=self.avg.module.state_dict(), step=self.step)
     def load_state_dict(self, d):
         "Take the state of `state_dict`; before the first fit, it is taken when the fit starts"
         if self.avg is None: self.pending = d
         else: self.avg.module.load_state_dict(d['module']); self.step = d['step']
+
+# %% ../nbs/03c_recipe.ipynb #b7ae83b0
+@patch
+def sync(self:EMA):
+    "Give every process rank 0's average, under `accelerate launch` (a no-op in one process)"
+    if num_distrib() <= 1 or not torch.distributed.is_initialized(): return
+    for t in self.avg.module.state_dict().values(): torch.distributed.broadcast(t, 0)  # in place: the tensors are the module's
 
 # %% ../nbs/03c_recipe.ipynb #87195f8b
 def kept_model(learn)->torch.nn.Module:

@@ -233,7 +233,7 @@ def train_demo(
     "Write a small real data set (scikit-learn's digits: 0 against the rest, or all ten digits) and train on it from scratch"
     dest = Path(dest)
     join_process_group()
-    with rank0_first():  # under `accelerate launch`, rank 0 writes the data
+    with rank0_first('writing the demo data'):  # under `accelerate launch`, rank 0 writes the data
         if kind == 'multiclass' and not (dest/'label_train.txt').exists():
             s = 1 if n is None else n / tail_counts().sum()
             make_digits_multiclass(dest, largest=round(180 * s), smallest=max(4, round(18 * s)))
