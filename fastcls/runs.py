@@ -128,5 +128,5 @@ def predict_ensemble(
     if held: print(conformal_text(conformal_report(held['probs'], held['targets'], vocab, coverage, held['source'], mean)))
     if abstain is not None:
         write_target(abstain, ''.join(f'{Path(f).resolve()}\n' for f, u in zip(files, uncertain(sets)) if u), ', '.join(map(str, models)), known, '--abstain')
-        print(f'{int(uncertain(sets).sum())} uncertain images listed in {abstain}: label them with LabelReview.for_images')
+        print(f'{int(uncertain(sets).sum())} uncertain images listed in {abstain}: label them in Jupyter with LabelReview(RUN, listing={str(abstain)!r})')
     return df
