@@ -202,8 +202,9 @@ def conformal_text(
         rule = 'in every set (too few held-out images)' if o['too_few'] else f"in the set when its probability >= {o['threshold']:.4f}"
         lo, hi = o['ci']
         lines.append(f"  {v}: {o['n']} held out, {rule}; coverage achieved {_pct(o['achieved'])} [{_pct(lo)}, {_pct(hi)}] (cross-fitted)" + (' (trivial: too few per half)' if o['trivial'] and not o['too_few'] else ''))
-    h = r['held_out']
-    lines.append(f"  uncertain sets: {_pct(h['uncertain'])} of the held-out images (cross-fitted; several classes {_pct(h['several'])}, none {_pct(h['empty'])})" +
+    h, triv = r['held_out'], [v for v, o in r['per_class'].items() if o['trivial']]
+    lines.append(f"  uncertain sets: {_pct(h['uncertain'])} of the held-out images (cross-fitted; several classes {_pct(h['several'])}, none {_pct(h['empty'])}" +
+                 (f"; more than with all of them: {', '.join(map(repr, triv))} in every set of a half)" if triv else ')') +
                  (f", {_pct(r['predicted']['uncertain'])} of the {r['predicted']['n']} images predicted (several classes {_pct(r['predicted']['several'])}, none {_pct(r['predicted']['empty'])})" if 'predicted' in r else ''))
     return '\n'.join(lines)
 
