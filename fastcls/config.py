@@ -103,7 +103,7 @@ def save_config(
     return Path(run)/fname
 
 # %% ../nbs/08_config.ipynb #3e2cb8e9
-_not_recipe = ('out', 'name', 'progress', 'predict', 'pred_file', 'cache_path')
+_not_recipe = ('out', 'name', 'progress', 'predict', 'pred_file', 'cache_path', 'coverage')  # coverage: the sets of the predictions, not what the run learns
 
 def config_hash(
     cfg:dict, # train options, e.g. from `run_config`

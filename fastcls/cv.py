@@ -31,6 +31,7 @@ from .train import train
 from .config import save_config
 from .label_issues import write_label_issues
 from .model_card import write_model_card
+from .conformal import save_conformal, prediction_sets, conformal_report, conformal_text, conformal_md
 
 # %% ../nbs/08a_cv.ipynb #0c791e8f
 def check_one_process(
@@ -143,6 +144,8 @@ def _calibrate_cv(runs, oof, vocab, method, n_bins:int=15):
     for r in map(Path, runs):
         learn = load_model(r/'model.pkl')
         learn.model = calibrate_model(learn.model, calib)
+        if getattr(learn, 'conformal', None):  # the held-out probabilities it carries, calibrated as the model now is
+            learn.conformal = save_conformal(r/'conformal.json', calibrate_probs(calib, learn.conformal['probs']), learn.conformal['targets'], learn.conformal['vocab'], learn.conformal['source'])
         learn.export(r/'model.pkl')
         if (r/'predictions.csv').exists():
             pdf = read_predictions(r/'predictions.csv')
@@ -151,20 +154,27 @@ def _calibrate_cv(runs, oof, vocab, method, n_bins:int=15):
     return oof.assign(**{f'prob_{v}': cal[:, i] for i, v in enumerate(vocab)}), rep
 
 # %% ../nbs/08a_cv.ipynb #ea14080a
-def _cv_ensemble(cv, runs, vocab, threshold, pred_file=None)->dict:
-    "Average the folds' predictions of the unlabelled images and write them as the cross-validation's own (and to `pred_file`, never over a file fastcls did not write)"
+def _cv_ensemble(cv, runs, vocab, threshold, pred_file=None, held=None, coverage=None)->dict:
+    "Average the folds' predictions of the unlabelled images and write them as the cross-validation's own (and to `pred_file`, never over a file fastcls did not write), with prediction sets of `coverage` calibrated on the out-of-fold `held`"
     preds = [read_predictions(Path(r)/'predictions.csv') for r in runs if (Path(r)/'predictions.csv').exists()]
     if len(preds) != len(runs) or any(not p.file.equals(preds[0].file) for p in preds): return {}
     known = [Path(r)/'label_val.txt' for r in runs]  # each fold wrote `pred_file` too
     check_target(pred_file, known, '--pred-file')
     cols = [f'prob_{v}' for v in vocab]
     probs = np.mean([p[cols].values for p in preds], axis=0)
-    write_predictions(preds[0].file, probs, vocab, cv/'label_val.txt', cv/'predictions.csv', threshold=threshold)
+    sets = prediction_sets(probs, held['probs'], held['targets'], coverage) if coverage else None
+    write_predictions(preds[0].file, probs, vocab, cv/'label_val.txt', cv/'predictions.csv', threshold=threshold, sets=sets)
     files = [str(cv/'label_val.txt'), str(cv/'predictions.csv')]
     if pred_file: write_target(pred_file, (cv/'label_val.txt').read_text(), cv, known, '--pred-file'); files.append(str(pred_file))
-    return dict(n=len(probs), threshold=threshold, files=files)
+    return dict(n=len(probs), threshold=threshold, files=files, probs=probs)
 
 # %% ../nbs/08a_cv.ipynb #86693a4d
+_oof_source = 'out-of-fold images, each scored by the fold model that did not train on it (the images predicted are scored by the mean of the fold models, which the guarantee covers only approximately)'
+
+def _fold_shift(runs)->dict:
+    "The shift checks' warnings of the folds (each checked the images predicted against its validation images)"
+    return dict(warnings=[w for r in runs for w in json.loads((Path(r)/'metrics.json').read_text()).get('shift', {}).get('warnings', [])])
+
 def _cv_finish(cv, runs, folds, seed, kwargs, t0, groups=None):
     "Write the summary files of a cross-validation and return its results"
     vocab = json.loads((Path(runs[0])/'settings.json').read_text())['vocab']
@@ -184,8 +194,11 @@ def _cv_finish(cv, runs, folds, seed, kwargs, t0, groups=None):
     res = dict(run=str(cv), folds=folds, runs=[str(r) for r in runs], mean=summary.loc['mean'].to_dict(), std=summary.loc['std'].to_dict(),
                oof=oof_report, threshold=th, oof_at_threshold=binary_report(probs, targs, vocab, th) if two else None,
                hter_chosen_cv=float(fth.hter_chosen.mean()), label_issues={k: li[k] for k in ('n_issues', 'n_images', 'report')}, seconds=round(time.time() - t0, 1), config=config, groups=groups, **({'calibration': cal} if cal else {}))
-    ens = _cv_ensemble(cv, runs, vocab, th if two and res['hter_chosen_cv'] < fth.hter_fixed.mean() else 0.5, kwargs.get('pred_file'))
+    held, cov = save_conformal(cv/'conformal.json', probs, targs, vocab, _oof_source), kwargs.get('coverage')
+    ens = _cv_ensemble(cv, runs, vocab, th if two and res['hter_chosen_cv'] < fth.hter_fixed.mean() else 0.5, kwargs.get('pred_file'), held, cov)
+    new_probs = ens.pop('probs', None)
     if ens: res['ensemble'] = ens
+    if cov: res['conformal'] = conformal_report(probs, targs, vocab, cov, _oof_source, new_probs, _fold_shift(runs))
     write_atomic(cv/'cv_summary.json', json.dumps(res, indent=2, default=str))
     write_atomic(cv/'config.yaml', yaml.safe_dump(json.loads(json.dumps(config, default=str)), sort_keys=False))
     write_model_card(cv)  # the card of the fold ensemble, with the out-of-fold figures
@@ -194,5 +207,6 @@ def _cv_finish(cv, runs, folds, seed, kwargs, t0, groups=None):
           (f"\n{calibration_text(cal)} (out-of-fold); cross-fitted: ECE {cal['after_cross_fitted']['ece']:.4f}, Brier {cal['after_cross_fitted']['brier']:.4f}" if cal else '') +
           f"\nout-of-fold predictions:\n{report_text(oof_report)}" + (f"\n\nthreshold chosen on them: {th}\n{ths.round(4).to_string()}" if two else '')
           + f"\n\n{li['n_issues']} likely label errors (confident learning on the out-of-fold predictions): {li['report']}"
-          + (f"\n\n{ens['n']} unlabelled images predicted by the {len(runs)} fold models (mean probability" + (f", threshold {ens['threshold']}" if two else '') + f"): {', '.join(ens['files'])}" if ens else ''))
+          + (f"\n\n{ens['n']} unlabelled images predicted by the {len(runs)} fold models (mean probability" + (f", threshold {ens['threshold']}" if two else '') + f"): {', '.join(ens['files'])}" if ens else '')
+          + (f"\n\n{conformal_text(res['conformal'])}" if cov else ''))
     return AttrDict(res, table=table, summary=summary, oof_predictions=oof, thresholds=ths, fold_thresholds=fth)

@@ -64,11 +64,15 @@ def write_predictions(
     threshold:float=0.5, # two classes: positive-class probability from which an image is predicted positive (more classes: the most probable)
     writer:str=None, # who predicts (a run folder, a model): given, `txt` and `csv` are targets for a user, written only where fastcls may write (`write_target`) and recorded
     known=(), # with `writer`: files fastcls wrote that a target may be a copy of (`known_outputs`)
+    sets=None, # (n, N) boolean prediction sets (`fastcls.conformal.prediction_sets`): the CSV gains `set` (class names joined by '|', '' when empty) and `uncertain` (not exactly one class)
 )->pd.DataFrame:
     "Write predicted labels as a label file and a CSV of probabilities; each file is written whole or not at all, and a user's file is never written over"
     probs = np.asarray(probs)
     pred = np.asarray([str(v) for v in vocab])[predicted_class(probs, threshold)]
     df = pd.DataFrame({'file': [Path(f).name for f in files], **{f'prob_{v}': probs[:, i] for i, v in enumerate(vocab)}, 'label': pred})
+    if sets is not None:
+        sets = np.asarray(sets, bool)
+        df['set'], df['uncertain'] = ['|'.join(str(v) for v, s in zip(vocab, r) if s) for r in sets], sets.sum(1) != 1  # the label file keeps one label per line
     outs = [(p, t, o) for p, t, o in ((txt, ''.join(f'{l}\n' for l in pred), '--out'), (csv, None, '--csv')) if p is not None]
     if writer is not None:
         known = list(known)
@@ -87,7 +91,9 @@ def read_predictions(
     run = Path(run)
     f = run if run.is_file() else next((run/n for n in ('oof_predictions.csv', 'valid_predictions.csv') if (run/n).is_file()), None)
     if f is None: raise NotFound(f"{run} holds neither valid_predictions.csv (a run) nor oof_predictions.csv (a cross-validation)")
-    return pd.read_csv(f, dtype={'file': str, 'label': str})
+    t = pd.read_csv(f, dtype={'file': str, 'label': str, 'set': str})
+    if 'set' in t: t['set'] = t['set'].fillna('')  # an empty prediction set is written as ''
+    return t
 
 # %% ../nbs/04a_predict.ipynb #e8d89024
 def prediction_classes(

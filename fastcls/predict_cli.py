@@ -28,6 +28,8 @@ def predict(
     metric:Annotated[str, dict(choices=['hter', 'roc_auc', 'accuracy', 'f1'])]='hter', # what ranks the runs for --top
     bs:int=64, # batch size
     order:Annotated[str, dict(choices=['natural', 'lexical'])]=None, # order of the file names that the lines of OUT follow: natural (2.png before 10.png) or lexical (10.png before 2.png); default: the model's own (its run's settings, or the exported model's metadata), and with none recorded only names whose two orders agree
+    coverage:float=None, # e.g. 0.95: class-conditional prediction sets of this coverage, calibrated on the held-out scores the models keep (a run's validation images, a cross-validation's out-of-fold ones): `set` and `uncertain` in the CSV; OUT keeps one label per line
+    abstain:bool=False, # list the uncertain images (set of several classes, or none) in uncertain.txt next to OUT, for LabelReview to label (coverage 0.95 unless given)
 ):
     "Apply a saved model, or the mean of several, to a folder of images; write one label per line in the order of the file names and a CSV of probabilities"
     if images is None and model is not None and (models or top): model, images = None, model  # predict(IMAGES, models=[a, b]) / top=3
@@ -38,12 +40,14 @@ def predict(
     if not ms or images is None: raise ConfigError('Give MODEL IMAGES, IMAGES --models A B ..., or IMAGES --top K')
     out = Path(out) if out else Path(images).resolve().parent/'label_val.txt'
     csv = Path(csv) if csv else out.parent/'predictions.csv'
+    if abstain and coverage is None: coverage = 0.95
     if str(ms[0]).endswith(('.onnx', '.pt')):
+        if coverage is not None: raise ConfigError('Prediction sets (--coverage, --abstain) need the held-out scores of a run: give its run folder or model.pkl, not the exported file')
         if len(ms) > 1: raise ConfigError('An exported model predicts alone: export a cross-validation folder as one model (fastcls_export CV_FOLDER) instead of an ensemble')
         from fastcls.onnx_predict import predict_onnx, predict_torchscript  # onnxruntime is an optional extra
         return (predict_onnx if str(ms[0]).endswith('.onnx') else predict_torchscript)(ms[0], images, out, csv, threshold, bs, order=order)
     from fastcls.runs import predict_ensemble  # fastai's side of fastcls, imported only for its models
-    return predict_ensemble(ms, images, out, csv, tta, 0.5 if threshold is None else threshold, bs, order=order)
+    return predict_ensemble(ms, images, out, csv, tta, 0.5 if threshold is None else threshold, bs, order=order, coverage=coverage, abstain=out.parent/'uncertain.txt' if abstain else None)
 
 # %% ../nbs/09a_predict_cli.ipynb #9064c2b7
 @call_parse(pos=['model', 'images'])

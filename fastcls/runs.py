@@ -12,13 +12,14 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from .core import LabelError, ConfigError, NotFound, write_atomic
 from .labels import image_files, order_text
-from .predict import predict_files, write_predictions, load_model, check_target, known_outputs, recorded_order, run_models
+from .predict import predict_files, write_predictions, load_model, check_target, write_target, known_outputs, recorded_order, run_models, read_predictions, prediction_classes
+from .conformal import load_conformal, prediction_sets, conformal_report, conformal_text, uncertain, check_coverage
 from .callbacks import MLflowCallback
 from .config import run_config, config_hash
 from .metric_rows import metric_row, lower_better
 
 # %% auto #0
-__all__ = ['track_run', 'top_runs', 'predict_ensemble', 'MLflowCallback']
+__all__ = ['track_run', 'top_runs', 'held_out_scores', 'predict_ensemble', 'MLflowCallback']
 
 # %% ../nbs/08b_runs.ipynb #be055748
 _table_opts = ('arch', 'pretrained', 'loss', 'sampler', 'freeze', 'lr', 'bs', 'epochs', 'size', 'seed')
@@ -69,6 +70,29 @@ def _predict_model(learn, files, tta:bool, bs:int)->np.ndarray:
     "Class probabilities of `files` from one learner, averaged over the training flips when `tta`"
     with learn.no_bar(): return predict_files(learn, files, bs=bs, tta=tta)
 
+# %% ../nbs/08b_runs.ipynb #280d6419
+def held_out_scores(
+    models, # run folders, model.pkl files or cross-validation folders, as for `predict_ensemble`
+)->dict:
+    "The held-out probabilities and classes that prediction sets of `models` are calibrated on: one model's own (its conformal.json, or carried by its model.pkl), or the mean of several models' probabilities on the held-out images they all scored"
+    models = [Path(m) for m in ([models] if isinstance(models, (str, Path)) else models)]
+    if len(models) == 1:
+        m = models[0]
+        held = load_conformal(m if m.is_dir() else m.parent)
+        if held is None and m.is_file(): held = getattr(load_model(m), 'conformal', None)
+        if held is None: raise NotFound(f"{m} keeps no held-out scores (conformal.json): it was trained before fastcls made prediction sets; train it again to predict with --coverage")
+        return held
+    tabs = [read_predictions(m if m.is_dir() else m.parent) for m in models]
+    vocab = prediction_classes(tabs[0])
+    if any(prediction_classes(t) != vocab for t in tabs): raise LabelError(f"The models of the ensemble predict different classes: {[prediction_classes(t) for t in tabs]}")
+    common = sorted(set.intersection(*(set(t.file) for t in tabs)))
+    if not common: raise ConfigError("The models share no held-out image, so the ensemble has no held-out scores to calibrate prediction sets on: "
+                                     "ensemble runs validated on the same images (the same data, --seed and --valid-pct), or the folds of one cross-validation")
+    tabs = [t.drop_duplicates('file').set_index('file').loc[common] for t in tabs]
+    probs = np.mean([t[[f'prob_{v}' for v in vocab]].values for t in tabs], 0)
+    return dict(vocab=vocab, targets=tabs[0].target.astype(int).tolist(), probs=probs.tolist(),
+                source=f"held-out images scored by all {len(models)} models (the mean of their probabilities; these images also chose each model's kept epoch)")
+
 # %% ../nbs/08b_runs.ipynb #1f2475a8
 def predict_ensemble(
     models, # run folders, model.pkl files or cross-validation folders (all their fold models)
@@ -79,19 +103,30 @@ def predict_ensemble(
     threshold:float=0.5, # positive-class probability from which an image is predicted positive (e.g. `best_threshold` of the OOF predictions)
     bs:int=64, # batch size
     order:str=None, # order of the file names that the lines of `out` follow, 'natural' or 'lexical'; the runs' own when None (`recorded_order`), else only names whose two orders agree
+    coverage:float=None, # e.g. 0.95: class-conditional prediction sets of this coverage, calibrated on the models' held-out scores (`held_out_scores`): `set` and `uncertain` in the CSV
+    abstain=None, # with `coverage`: a file listing the uncertain images (their paths, one per line), for `LabelReview` to label; never over a file fastcls did not write
 )->pd.DataFrame:
     "Average the class probabilities of several exported models over a folder of images and write the labels and probabilities"
     models = [models] if isinstance(models, (str, Path)) else list(models)
     paths, probs, vocab, known = [p for m in models for p in run_models(m)], [], None, known_outputs(models)
     order = order or recorded_order(paths)
     files = image_files(images, order=order)
-    check_target(out, known); check_target(csv, known, '--csv')  # before any model is loaded
+    check_target(out, known); check_target(csv, known, '--csv'); check_target(abstain, known, '--abstain')  # before any model is loaded
+    if abstain is not None and coverage is None: raise ConfigError('Listing the uncertain images (abstain) needs prediction sets: give a coverage, e.g. 0.95')
+    held = held_out_scores(models) if coverage is not None and check_coverage(coverage) else None
     for p in paths:
         learn = load_model(p)
         if vocab is not None and list(learn.dls.vocab) != vocab:
             raise LabelError(f"{p} predicts the classes {list(learn.dls.vocab)}, the models before it {vocab}: an ensemble needs the same classes")
         vocab = list(learn.dls.vocab)
         probs.append(_predict_model(learn, files, tta, bs))
-    df = write_predictions(files, np.mean(probs, 0), vocab, out, csv, threshold, writer=', '.join(map(str, models)), known=known)
+    mean = np.mean(probs, 0)
+    if held and list(held['vocab']) != vocab: raise LabelError(f"The held-out scores are of the classes {held['vocab']}, the models predict {vocab}")
+    sets = prediction_sets(mean, held['probs'], held['targets'], coverage) if held else None
+    df = write_predictions(files, mean, vocab, out, csv, threshold, writer=', '.join(map(str, models)), known=known, sets=sets)
     print(f"{len(df)} images predicted by {len(paths)} model(s){' with TTA' if tta else ''}" + (f'; labels written to {out} (order: {order_text(order)})' if out else ''))
+    if held: print(conformal_text(conformal_report(held['probs'], held['targets'], vocab, coverage, held['source'], mean)))
+    if abstain is not None:
+        write_target(abstain, ''.join(f'{Path(f).resolve()}\n' for f, u in zip(files, uncertain(sets)) if u), ', '.join(map(str, models)), known, '--abstain')
+        print(f'{int(uncertain(sets).sum())} uncertain images listed in {abstain}: label them in Jupyter with LabelReview(RUN, listing={str(abstain)!r})')
     return df

@@ -29,6 +29,7 @@ from .reports import report_text, plot_history, write_analysis
 from .model_card import write_model_card
 from .predict import predict_files, write_predictions, check_target, write_target
 from .shift import check_shift, shift_text, shift_md
+from .conformal import save_conformal, prediction_sets, conformal_report, conformal_text, conformal_md, check_coverage
 from .calibrate import calibration_methods, calibrate_learner, calibration_text
 from .distributed import use_cuda, join_process_group, from_rank0, this_process_only, rank0_first
 from .loaders import folder_dataloaders
@@ -107,8 +108,8 @@ def _check_resumable(run, saved:dict, df:pd.DataFrame, force:bool=False):
     print(f"WARNING: {msg}; resuming anyway (resume_changed)")
 
 # %% ../nbs/05d_train.ipynb #fd231b18
-def _finish(learn, run, pred_dir, pred_target, cbs=None, calibrate='none', tta=False, order=None):
-    "Evaluate the best model on the validation split (one inference pass, or one per flip with `tta`), calibrate it, write the analysis, export the model (without the extra `cbs`) and predict `pred_dir`"
+def _finish(learn, run, pred_dir, pred_target, cbs=None, calibrate='none', tta=False, order=None, coverage=None):
+    "Evaluate the best model on the validation split (one inference pass, or one per flip with `tta`), calibrate it, write the analysis, export the model (without the extra `cbs`) with its held-out scores, and predict `pred_dir` (with prediction sets of `coverage`)"
     logits, targs = tta_logits(learn) if tta else learn.get_preds(ds_idx=1, act=noop)
     probs, cal = calibrate_learner(learn, logits, targs, calibrate)  # with `calibrate`, the model gets a last layer mapping its logits to calibrated ones
     if cal: print(calibration_text(cal))
@@ -118,12 +119,15 @@ def _finish(learn, run, pred_dir, pred_target, cbs=None, calibrate='none', tta=F
     write_atomic(run/'valid_predictions.csv', pd.DataFrame({'file': list(vi.file), 'label': list(vi.label), 'target': targs.numpy(),
         **{f'prob_{v}': probs[:, i].float().numpy() for i, v in enumerate(learn.dls.vocab)},
         **{f'logit_{v}': logits[:, i].float().numpy() for i, v in enumerate(learn.dls.vocab)}}).to_csv(index=False))  # logits before calibration
+    held = save_conformal(run/'conformal.json', probs.float().numpy(), targs.numpy(), learn.dls.vocab, 'validation images of the run, which also chose its kept epoch')
+    learn.conformal = held  # the exported model carries its held-out scores: prediction sets of any coverage without the run folder
     with learn.removed_cbs(cbs or []): learn.export(run/'model.pkl')
-    n_pred, shift = 0, None
+    n_pred, shift, new_probs = 0, None, None
     if pred_dir is not None:
         files = image_files(pred_dir, order=order)
         new_probs = predict_files(learn, files, tta=tta)
-        pdf = write_predictions(files, new_probs, learn.dls.vocab, run/'label_val.txt', run/'predictions.csv')
+        sets = prediction_sets(new_probs, held['probs'], held['targets'], coverage) if coverage else None
+        pdf = write_predictions(files, new_probs, learn.dls.vocab, run/'label_val.txt', run/'predictions.csv', sets=sets)
         n_pred = len(pdf)
         try:
             if Path(pred_target).resolve() != (run/'label_val.txt').resolve():  # a cross-validation's folds predict into their own folders
@@ -132,7 +136,9 @@ def _finish(learn, run, pred_dir, pred_target, cbs=None, calibrate='none', tta=F
         print(f'{n_pred} predictions for {pred_dir} written to {pred_target} and {run/"predictions.csv"}, one label per line in file-name order ({order_text(order)})')
         shift = check_shift(learn, files, probs.float().numpy(), targs.numpy(), new_probs)  # do these images look like the validation images?
         write_atomic(run/'report.md', (run/'report.md').read_text() + shift_md(shift))
-    return dict(report, n_predictions=n_pred, **({'shift': shift} if shift else {}))
+    conf = conformal_report(held['probs'], held['targets'], learn.dls.vocab, coverage, held['source'], new_probs, shift) if coverage else None
+    if conf: write_atomic(run/'report.md', (run/'report.md').read_text() + conformal_md(conf))
+    return dict(report, n_predictions=n_pred, **({'shift': shift} if shift else {}), **({'conformal': conf} if conf else {}))
 
 # %% ../nbs/05d_train.ipynb #eaf36b34
 _own = ('resume', 'resume_changed', 'cbs')  # arguments of `train` that are not settings of the run
@@ -146,6 +152,7 @@ def train(
     calibrate:Annotated[str, dict(choices=list(calibration_methods))]='none', # fit 'temperature' or 'platt' scaling on the validation predictions and keep it in the exported model (Platt scaling moves decisions at 0.5, temperature scaling does not)
     predict:str=None, # folder of unlabelled images to predict (default: DATA/val_img)
     pred_file:str=None, # label file for the predictions (default: DATA/label_val.txt)
+    coverage:float=None, # e.g. 0.95: class-conditional conformal prediction sets of this coverage for the images predicted (`set`, `uncertain` in predictions.csv) and the coverage achieved per class in the report
     cbs:list=None, # extra fastai callbacks for the learner (not saved with the settings)
     resume:str=None, # run folder of an interrupted run to continue, with its own settings (the other arguments are ignored)
     resume_changed:bool=False, # with RESUME: go on although the data changed since the run started
@@ -154,7 +161,7 @@ def train(
     "Check the data, train a classifier, and write metrics, plots, the exported model and predictions to a run folder"
     t0, defaults = time.time(), run_defaults()
     if set(kwargs) - set(defaults): raise TypeError(f"train() got an unexpected keyword argument {sorted(set(kwargs) - set(defaults))[0]!r}")
-    given = dict(data=data, out=out, name=name, tta=tta, calibrate=calibrate, predict=predict, pred_file=pred_file, **kwargs)
+    given = dict(data=data, out=out, name=name, tta=tta, calibrate=calibrate, predict=predict, pred_file=pred_file, coverage=coverage, **kwargs)
     args = {k: (str(v) if isinstance(v, Path) else v) for k, v in {**defaults, **given}.items()}
     state = saved = None
     if resume:
@@ -178,6 +185,7 @@ def run_defaults()->dict:
 def _run(a:dict, cbs, t0, state=None, saved=None, resume_changed=False)->AttrDict:
     "A run with the settings `a`: the three steps (`folder_dataloaders`, `recipe_learner`, `Learner.fit_recipe`) in a run folder, then the report and predictions"
     monitor_metric(a['monitor']); mix_callbacks(a['mix']); check_sampler(a['sampler'], (*samplers, 'progressive')); resolve_precision(a['precision'])  # bad options stop before any work
+    if a.get('coverage') is not None: check_coverage(a['coverage'])
     if saved: a = {**a, 'size': saved['size'], 'channels': saved['channels']}  # a run resumes at the size it started with, wherever it resumes
     dls = folder_dataloaders(**step_options(folder_dataloaders, a))
     df, rank = dls.table, rank_distrib()
@@ -214,11 +222,11 @@ def _run(a:dict, cbs, t0, state=None, saved=None, resume_changed=False)->AttrDic
     if num_distrib() > 1:
         teardown_distrib()
         if rank: return AttrDict(run=str(run), rank=rank)
-    with this_process_only(): res = dict(_finish(learn, run, pred_dir, pred_target, cbs, a['calibrate'], a['tta'], a['order']), run=str(run), seconds=round(time.time() - t0, 1), lr=plan['lr'], best=best, data=dls.summary)
+    with this_process_only(): res = dict(_finish(learn, run, pred_dir, pred_target, cbs, a['calibrate'], a['tta'], a['order'], a.get('coverage')), run=str(run), seconds=round(time.time() - t0, 1), lr=plan['lr'], best=best, data=dls.summary)
     write_atomic(run/'metrics.json', json.dumps(res, indent=2))
     write_model_card(run)
     (run/'state.json').unlink(missing_ok=True)
-    print(f'\nrun folder: {run}  ({res["seconds"]:.0f} s)\n' + report_text(res) + (f'\n{shift_text(res["shift"])}' if 'shift' in res else ''))
+    print(f'\nrun folder: {run}  ({res["seconds"]:.0f} s)\n' + report_text(res) + (f'\n{shift_text(res["shift"])}' if 'shift' in res else '') + (f'\n{conformal_text(res["conformal"])}' if 'conformal' in res else ''))
     return AttrDict(res)
 
 # %% ../nbs/05d_train.ipynb #6d77ee36
