@@ -13,6 +13,7 @@ from .core import write_atomic, NotFound
 from .bootstrap import value_ci
 from .reports import metrics_md, calibration_md
 from .shift import shift_text
+from .conformal import conformal_md
 
 # %% auto #0
 __all__ = ['card_sections', 'card_metadata', 'data_md', 'recipe_md', 'limitations', 'card_inputs', 'model_card',
@@ -93,13 +94,18 @@ def limitations(
     return out
 
 # %% ../nbs/04i_model_card.ipynb #5cd98876
-card_sections = ('Model details', 'Intended use', 'Training data', 'Training procedure', 'Evaluation', 'Images predicted', 'Limitations', 'How to reproduce')
+card_sections = ('Model details', 'Intended use', 'Training data', 'Training procedure', 'Evaluation', 'Images predicted', 'Prediction sets', 'Limitations', 'How to reproduce')
 
 def _per_class_md(settings, m)->str:
     "Per-class recall and F1 of a two-class report (a multi-class report's table is in its metrics section)"
     if 'per_class' in m or 'confusion_matrix' not in m: return ''
     rows = [f"| {c} | {sum(r)} | {r[i] / max(1, sum(r)):.4f} | {m['f1'][str(c)]:.4f} |" for i, (c, r) in enumerate(zip(settings['vocab'], m['confusion_matrix']))]
     return '\n### Each class\n\n| class | validation images | recall | F1 |\n| --- | --- | --- | --- |\n' + '\n'.join(rows) + '\n'
+
+def _sets_md(m)->str:
+    "The section on conformal prediction sets: the run's, or how to get them"
+    if m.get('conformal'): return conformal_md(m['conformal'])
+    return "\n## Prediction sets\n\nNone were asked for: `--coverage 0.95` (train, CV or `fastcls_predict` with the run folder) gives each predicted image a set of classes that holds its true class at least 95% of the time for each class, on images like the validation images.\n"
 
 def _predicted_md(m)->str:
     "The section on the images the run predicted"
@@ -127,7 +133,7 @@ def card_inputs(
             s, m, _ = card_inputs(f0)
             return s, m, f"An ensemble of {len(cv['runs'])} models whose figures were not measured together: those below are of its first model alone, on its own validation images.\n"
         ens = cv.get('ensemble') or {}
-        metrics = dict(cv['oof'], data=m0.get('data', {}), seconds=cv.get('seconds'), n_predictions=ens.get('n', 0), threshold=ens.get('threshold', cv['oof'].get('threshold', 0.5)))
+        metrics = dict(cv['oof'], data=m0.get('data', {}), seconds=cv.get('seconds'), n_predictions=ens.get('n', 0), threshold=ens.get('threshold', cv['oof'].get('threshold', 0.5)), **({'conformal': cv['conformal']} if cv.get('conformal') else {}))
         note = (f"Measured on the out-of-fold predictions of a {cv['folds']}-fold cross-validation: each of the {cv['oof']['n']} labelled images scored by the fold model "
                 f"that did not train on it. The model delivered is the mean of the {cv['folds']} fold models' probabilities.\n")
         return dict(settings, n_train=settings['n_train'] + settings['n_valid'], n_valid=cv['oof']['n']), metrics, note
@@ -162,7 +168,7 @@ def model_card(
             "## Training data\n", data_md(settings, metrics), "## Training procedure\n", recipe_md(settings, metrics),
             "## Evaluation\n", note,
             metrics_md(metrics), _per_class_md(settings, metrics), "\n### Calibration\n", calibration_md(metrics),
-            "\n## Images predicted\n", _predicted_md(metrics), extra,
+            "\n## Images predicted\n", _predicted_md(metrics), _sets_md(metrics), extra,
             "\n## Limitations\n", '\n'.join(f'- {o}' for o in limitations(settings, metrics)) + '\n',
             "\n## How to reproduce\n", f"```\n{_command(settings)}\n```\n",
             "The run folder's `config.yaml` holds every setting (`fastcls_train --config config.yaml`). "
