@@ -12,12 +12,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold
 from sklearn.metrics import roc_auc_score
 from .core import predicted_class
 
 # %% auto #0
-__all__ = ['pooled_features', 'domain_auc', 'label_shift', 'mix_warning', 'check_shift', 'shift_text', 'shift_md']
+__all__ = ['pooled_features', 'domain_auc', 'bbse_mix', 'label_shift', 'mix_warning', 'check_shift', 'shift_text', 'shift_md']
 
 # %% ../nbs/04c_shift.ipynb #998ed2cd
 def _body(model:nn.Module)->nn.Module:
@@ -43,17 +43,26 @@ def domain_auc(
     b:np.ndarray, # features of the other set (n_b, d), e.g. the images to predict
     folds:int=5, # cross-validation folds
     seed:int=42, # seed of the folds
+    weights=None, # weight of each image of `a` (e.g. to re-weight the validation images to another class mix); `a` then counts as `n_a` images in all
+    keep_probs:bool=False, # also return `probs`: the out-of-fold probability that each image of `a` belongs to `b`
 )->dict:
     "How well a cross-validated logistic regression tells `a` from `b`: ROC AUC of its out-of-fold probabilities (0.5: indistinguishable)"
     X, y = np.r_[a, b], np.r_[np.zeros(len(a)), np.ones(len(b))]
+    sw = np.r_[np.ones(len(a)) if weights is None else np.asarray(weights, float) * len(a) / np.sum(weights), np.ones(len(b))]
     clf = make_pipeline(StandardScaler(), PCA(n_components=min(32, X.shape[1], len(X) // 4), random_state=seed), LogisticRegression(C=0.1, max_iter=2000))
-    skf = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    p = cross_val_predict(clf, X, y, cv=skf, method='predict_proba')[:, 1]
-    per_fold = [roc_auc_score(y[te], p[te]) for _, te in skf.split(X, y)]
-    return dict(auc=float(roc_auc_score(y, p)), auc_fold_std=float(np.std(per_fold, ddof=1)), n_a=len(a), n_b=len(b))
+    skf, p = StratifiedKFold(folds, shuffle=True, random_state=seed), np.zeros(len(y))
+    for tr, te in skf.split(X, y): p[te] = clf.fit(X[tr], y[tr], logisticregression__sample_weight=sw[tr]).predict_proba(X[te])[:, 1]
+    per_fold = [roc_auc_score(y[te], p[te], sample_weight=sw[te]) for _, te in skf.split(X, y)]
+    res = dict(auc=float(roc_auc_score(y, p, sample_weight=sw)), auc_fold_std=float(np.std(per_fold, ddof=1)), n_a=len(a), n_b=len(b))
+    return {**res, 'probs': p[:len(a)]} if keep_probs else res
 
 # %% ../nbs/04c_shift.ipynb #62ae447e
-def _bbse(vpred, vtarg, npred, k):
+def bbse_mix(
+    vpred, # predicted class index of each validation image
+    vtarg, # true class index of each validation image
+    npred, # predicted class index of each new image
+    k:int, # number of classes
+)->np.ndarray:
     "Black-box shift estimate of the class mix of the new images from validation predictions and targets"
     C = np.zeros((k, k))
     np.add.at(C, (vpred, vtarg), 1)
@@ -75,9 +84,9 @@ def label_shift(
     "Predicted and estimated true class mix of the new images (black-box shift estimation), with 95% bootstrap intervals, next to the validation mix"
     vt, k = np.asarray(val_targs).astype(int), np.asarray(val_probs).shape[1]
     vp, npred = predicted_class(val_probs, threshold), predicted_class(new_probs, threshold)
-    est = _bbse(vp, vt, npred, k)
+    est = bbse_mix(vp, vt, npred, k)
     rng = np.random.default_rng(seed)
-    boot = np.array([_bbse(vp[i], vt[i], npred[j], k) for i, j in
+    boot = np.array([bbse_mix(vp[i], vt[i], npred[j], k) for i, j in
                      ((rng.integers(0, len(vt), len(vt)), rng.integers(0, len(npred), len(npred))) for _ in range(n_boot))])
     return dict(valid_mix=(np.bincount(vt, minlength=k) / len(vt)).tolist(), predicted_mix=(np.bincount(npred, minlength=k) / len(npred)).tolist(),
                 estimated_mix=est.tolist(), estimated_ci=np.percentile(boot, [2.5, 97.5], axis=0).T.tolist(), n_valid=len(vt), n_new=len(npred))
