@@ -98,11 +98,18 @@ def mix_warning(
     est:float, # its estimated share of the images to predict
     ci:tuple, # the 95% interval of `est`
     n_classes:int=2, # classes of the model
+    residual_auc:float=None, # domain AUC of the validation images re-weighted to the estimated mix against the images to predict (None: not measured)
+    alike:float=0.6, # residual domain AUC under which the images of each class count as looking as in validation
 )->str:
-    "The warning that the class mix of the images to predict differs from validation's, with what still holds for a model of `n_classes`"
-    holds = ("FAR and FRR still hold if only the mix changed, but accuracy and the best threshold do not: choose the threshold for the expected mix, or re-weight."
-             if n_classes == 2 else "Each class's recall still holds if only the mix changed, but accuracy and precision do not: re-weight the class probabilities for the expected mix.")
-    return f"the class mix differs: class {cls!r} is about {est:.0%} [{ci[0]:.0%}, {ci[1]:.0%}] of the images to predict against {valid:.0%} in validation. {holds}"
+    "The warning that the class mix of the images to predict differs from validation's, with what the covariate check says still holds"
+    per = 'FAR and FRR' if n_classes == 2 else "each class's recall"
+    mix = f"the class mix differs: class {cls!r} is about {est:.0%} [{ci[0]:.0%}, {ci[1]:.0%}] of the images to predict against {valid:.0%} in validation. "
+    if residual_auc is not None and residual_auc < alike:
+        return mix + (f"Re-weighted to that mix, the validation images look like them (domain AUC {residual_auc:.2f}), so {per} should hold, but accuracy and the "
+                      "best threshold do not: see the estimates for the images to predict, and choose the threshold for the expected mix.")
+    seen = f" (domain AUC {residual_auc:.2f} after re-weighting the validation images to that mix)" if residual_auc is not None else ''
+    return mix + (f"The images may also differ in other ways{seen}, so {per} need not hold either: see the estimates for the images to predict, "
+                  "and check a labelled sample of them.")
 
 # %% ../nbs/04c_shift.ipynb #7f7806ee
 def check_shift(
@@ -119,19 +126,21 @@ def check_shift(
 )->dict:
     "Covariate and label shift between the validation images and `new_files`, with warnings when the validation figures may not hold for them"
     rng, new_files = np.random.default_rng(seed), list(new_files)
-    ref = list(learn.dls.valid.items.file)  # held out, unseen like `new_files`: the model has fitted its training images
+    ref = list(learn.dls.valid.items.file)  # held out, unseen like `new_files`: the model has fitted its training images; in the order of `val_probs`
     few = ', '.join(f'{k} {what}' for k, what in ((len(new_files), 'to predict'), (len(ref), 'validation images')) if k < 20)
     if few: return dict(skipped=f'too few images ({few}) for a shift check', warnings=[])
-    a, b = [[f[i] for i in rng.choice(len(f), min(n, len(f)), replace=False)] for f in (ref, new_files)]
-    dom = domain_auc(pooled_features(learn, a), pooled_features(learn, b), seed=seed)
+    ia, ib = [rng.choice(len(f), min(n, len(f)), replace=False) for f in (ref, new_files)]
+    fa, fb = pooled_features(learn, [ref[i] for i in ia]), pooled_features(learn, [new_files[i] for i in ib])
     lab = label_shift(val_probs, val_targs, new_probs, threshold, seed=seed)
+    to_mix = (np.array(lab['estimated_mix']) / np.maximum(lab['valid_mix'], 1e-12))[np.asarray(val_targs).astype(int)[ia]]
+    dom = dict(domain_auc(fa, fb, seed=seed), residual_auc=domain_auc(fa, fb, seed=seed, weights=to_mix)['auc'])  # what the class mix does not explain
     vocab, warn = [str(v) for v in learn.dls.vocab], []
     if dom['auc'] >= auc_warn:
         warn.append(f"the images to predict do not look like the validation images (domain AUC {dom['auc']:.2f}; 0.5 means alike): the validation figures "
                     "may not hold for them. Check a labelled sample of them, or add such images to the training data.")
     for c, (v, e, (lo, hi)) in enumerate(zip(lab['valid_mix'], lab['estimated_mix'], lab['estimated_ci'])):
         if abs(e - v) >= mix_warn and not lo <= v <= hi:
-            warn.append(mix_warning(vocab[c], v, e, (lo, hi), len(vocab)))
+            warn.append(mix_warning(vocab[c], v, e, (lo, hi), len(vocab), dom['residual_auc']))
     return dict(domain=dom, label=lab, vocab=vocab, warnings=warn)
 
 # %% ../nbs/04c_shift.ipynb #a8fae3b2
@@ -144,7 +153,7 @@ def shift_text(
     mix = lambda m: ', '.join(f'{c} {x:.1%}' for c, x in zip(v, m))
     est = ', '.join(f'{c} {x:.1%} [{lo:.1%}, {hi:.1%}]' for c, x, (lo, hi) in zip(v, l['estimated_mix'], l['estimated_ci']))
     lines = [f'WARNING: {w}' for w in s['warnings']] + [
-        f"shift check on {d['n_b']} images to predict against {d['n_a']} validation images: domain AUC {d['auc']:.3f} (± {d['auc_fold_std']:.3f} over folds; 0.5 = alike)",
+        f"shift check on {d['n_b']} images to predict against {d['n_a']} validation images: domain AUC {d['auc']:.3f} (± {d['auc_fold_std']:.3f} over folds; 0.5 = alike)" + (f", {d['residual_auc']:.3f} with the validation images re-weighted to the estimated class mix" if 'residual_auc' in d else ''),
         f"class mix: validation {mix(l['valid_mix'])}; predicted {mix(l['predicted_mix'])}; estimated true mix {est}"]
     return '\n'.join(lines)
 
