@@ -12,29 +12,41 @@ predict from the validation probabilities and labels and the new probabilities a
 interval holds the figure measured with the labels, its mean width, and how often the declining rule fires.
 The model is trained once, outside this script; predictions of the corrupted copies (written once to --work) are cheap.
 The last line is machine-readable (JSON rows).
+
+    python bench/estimates.py --tables DIGITS.csv PNEU.csv [--limit 0.6]
+
+prints the coverage table of the rows that runs saved with --out, one per data set, and how often the declining rule
+fires at the residual domain AUC LIMIT (and at other limits), with the coverage of the draws it lets through.
 """
 import argparse, json, os, sys
 from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image
 sys.path.insert(0, str(Path(__file__).parent))
-from robustness import corruptions, corrupt
+import robustness
 from fastcls.core import predicted_class
 from fastcls.predict import load_model, predict_files
 from fastcls.shift import pooled_features
 from fastcls.estimates import estimates_boot, figures_of, joint_of, domain_weights, label_shift_weights, decline_reason
 
 def _bright(a, rng): return a + 40
-corruptions = dict(corruptions, bright=_bright)
+corruptions = dict(robustness.corruptions, bright=_bright)
 
 def versions(learn, files, work):
-    "Probabilities and pooled features of `files`, clean and under each corruption"
-    corrupt(files, work)
+    "Probabilities and pooled features of `files`, clean and under each corruption (kept in work/versions.npz)"
+    if (work/'versions.npz').exists():
+        z = np.load(work/'versions.npz')
+        return {c: (z[f'{c}_p'], z[f'{c}_f']) for c in ['clean', *corruptions]}
+    robustness.corrupt(files, work)
+    (work/'bright').mkdir(exist_ok=True)
+    for f in files:
+        im = Image.open(f); Image.fromarray(np.clip(_bright(np.asarray(im, dtype=float), None), 0, 255).round().astype(np.uint8), mode=im.mode).save(work/'bright'/Path(f).name)
     out = {}
     for c in ['clean', *corruptions]:
         fs = files if c == 'clean' else [work/c/Path(f).name for f in files]
         with learn.no_bar(): out[c] = (predict_files(learn, fs), pooled_features(learn, fs))
         print(f'{c}: {len(fs)} images predicted', flush=True)
+    np.savez(work/'versions.npz', **{f'{c}_{x}': v for c, (p, f) in out.items() for x, v in (('p', p), ('f', f))})
     return out
 
 # shift name -> (share of the minority class among the images to predict or None, corruption of class 0, of class 1)
@@ -53,8 +65,30 @@ def draw(rng, targs, n_val, n_new, share):
     if len(a) < k: raise SystemExit(f'only {len(a)} images of the minority class left for {k}')
     return val, np.r_[a[:k], b[:n_new - k]]
 
+def tables(paths, limit=0.6, figures=('accuracy', 'balanced_accuracy', 'far', 'frr', 'hter')):
+    "Coverage and mean width of each method's interval per data set, shift and figure; the declining rule's firing rate"
+    df = pd.concat([pd.read_csv(p).assign(data=Path(p).stem) for p in paths])
+    df['covered'] = (df.lo <= df.truth) & (df.truth <= df.hi); df['width'] = df.hi - df.lo
+    df['declined'] = df.residual_auc >= limit
+    d = df[df.figure.isin(figures)]
+    cov = d.pivot_table(index=['data', 'shift', 'method'], columns='figure', values='covered', aggfunc='mean')[list(figures)]
+    wid = d.pivot_table(index=['data', 'shift', 'method'], columns='figure', values='width', aggfunc='mean')[list(figures)]
+    kept = d[~d.declined].pivot_table(index=['data', 'shift', 'method'], columns='figure', values='covered', aggfunc='mean').reindex(cov.index)[list(figures)]
+    tab = cov.round(2).astype(str) + ' (' + wid.round(2).astype(str) + ')'
+    tab.columns = [f'{c} cov (width)' for c in tab.columns]
+    tab['cov. when not declined (acc/FAR/FRR)'] = kept[['accuracy', 'far', 'frr']].astype(float).map(lambda v: '-' if v != v else f'{v:.2f}').agg('/'.join, axis=1)
+    draws = df.groupby(['data', 'shift', 'draw']).agg(auc=('auc', 'first'), residual_auc=('residual_auc', 'first'), ess=('ess', 'first')).reset_index()
+    fires = draws.groupby(['data', 'shift']).agg(domain_auc=('auc', 'mean'), residual_auc=('residual_auc', 'mean'), ess=('ess', 'mean'),
+        **{f'declined@{l}': ('residual_auc', lambda x, l=l: (x >= l).mean()) for l in (0.55, limit, 0.65, 0.7, 0.8)})
+    return tab, fires.round(3)
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    if '--tables' in sys.argv:
+        ap.add_argument('--tables', nargs='+'); ap.add_argument('--limit', type=float, default=0.6)
+        a = ap.parse_args(); tab, fires = tables(a.tables, a.limit)
+        pd.set_option('display.width', 250); pd.set_option('display.max_rows', 1000); pd.set_option('display.max_columns', 20)
+        print(tab.to_string()); print(); print(fires.to_string()); return
     ap.add_argument('run'); ap.add_argument('pool'); ap.add_argument('--work', default='estimates_images')
     ap.add_argument('--draws', type=int, default=50); ap.add_argument('--n-val', type=int, default=250); ap.add_argument('--n-new', type=int, default=250)
     ap.add_argument('--n-boot', type=int, default=200); ap.add_argument('--shifts', nargs='*', default=list(shifts)); ap.add_argument('--out', default=None)
