@@ -68,6 +68,10 @@ def draw(rng, targs, n_val, n_new, share):
 def tables(paths, limit=0.6, figures=('accuracy', 'balanced_accuracy', 'far', 'frr', 'hter')):
     "Coverage and mean width of each method's interval per data set, shift and figure; the declining rule's firing rate"
     df = pd.concat([pd.read_csv(p).assign(data=Path(p).stem) for p in paths])
+    if 'atc_hull' not in set(df.method):  # rows of a run before atc_hull was a method: the same hull of the same bootstrap
+        a, b = [df[df.method == m].set_index(['data', 'shift', 'draw', 'figure']) for m in ('atc_pc', 'atc_ls')]
+        h = a.assign(method='atc_hull', estimate=(a.estimate + b.estimate) / 2, lo=np.minimum(a.lo, b.lo), hi=np.maximum(a.hi, b.hi))
+        df = pd.concat([df, h.reset_index()])
     df['covered'] = (df.lo <= df.truth) & (df.truth <= df.hi); df['width'] = df.hi - df.lo
     df['declined'] = df.residual_auc >= limit
     d = df[df.figure.isin(figures)]
