@@ -12,12 +12,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold
 from sklearn.metrics import roc_auc_score
 from .core import predicted_class
 
 # %% auto #0
-__all__ = ['pooled_features', 'domain_auc', 'label_shift', 'mix_warning', 'check_shift', 'shift_text', 'shift_md']
+__all__ = ['pooled_features', 'domain_auc', 'bbse_mix', 'label_shift', 'mix_warning', 'check_shift', 'shift_text', 'shift_md']
 
 # %% ../nbs/04c_shift.ipynb #998ed2cd
 def _body(model:nn.Module)->nn.Module:
@@ -43,17 +43,26 @@ def domain_auc(
     b:np.ndarray, # features of the other set (n_b, d), e.g. the images to predict
     folds:int=5, # cross-validation folds
     seed:int=42, # seed of the folds
+    weights=None, # weight of each image of `a` (e.g. to re-weight the validation images to another class mix); `a` then counts as `n_a` images in all
+    keep_probs:bool=False, # also return `probs`: the out-of-fold probability that each image of `a` belongs to `b`
 )->dict:
     "How well a cross-validated logistic regression tells `a` from `b`: ROC AUC of its out-of-fold probabilities (0.5: indistinguishable)"
     X, y = np.r_[a, b], np.r_[np.zeros(len(a)), np.ones(len(b))]
+    sw = np.r_[np.ones(len(a)) if weights is None else np.asarray(weights, float) * len(a) / np.sum(weights), np.ones(len(b))]
     clf = make_pipeline(StandardScaler(), PCA(n_components=min(32, X.shape[1], len(X) // 4), random_state=seed), LogisticRegression(C=0.1, max_iter=2000))
-    skf = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    p = cross_val_predict(clf, X, y, cv=skf, method='predict_proba')[:, 1]
-    per_fold = [roc_auc_score(y[te], p[te]) for _, te in skf.split(X, y)]
-    return dict(auc=float(roc_auc_score(y, p)), auc_fold_std=float(np.std(per_fold, ddof=1)), n_a=len(a), n_b=len(b))
+    skf, p = StratifiedKFold(folds, shuffle=True, random_state=seed), np.zeros(len(y))
+    for tr, te in skf.split(X, y): p[te] = clf.fit(X[tr], y[tr], logisticregression__sample_weight=sw[tr]).predict_proba(X[te])[:, 1]
+    per_fold = [roc_auc_score(y[te], p[te], sample_weight=sw[te]) for _, te in skf.split(X, y)]
+    res = dict(auc=float(roc_auc_score(y, p, sample_weight=sw)), auc_fold_std=float(np.std(per_fold, ddof=1)), n_a=len(a), n_b=len(b))
+    return {**res, 'probs': p[:len(a)]} if keep_probs else res
 
 # %% ../nbs/04c_shift.ipynb #62ae447e
-def _bbse(vpred, vtarg, npred, k):
+def bbse_mix(
+    vpred, # predicted class index of each validation image
+    vtarg, # true class index of each validation image
+    npred, # predicted class index of each new image
+    k:int, # number of classes
+)->np.ndarray:
     "Black-box shift estimate of the class mix of the new images from validation predictions and targets"
     C = np.zeros((k, k))
     np.add.at(C, (vpred, vtarg), 1)
@@ -75,9 +84,9 @@ def label_shift(
     "Predicted and estimated true class mix of the new images (black-box shift estimation), with 95% bootstrap intervals, next to the validation mix"
     vt, k = np.asarray(val_targs).astype(int), np.asarray(val_probs).shape[1]
     vp, npred = predicted_class(val_probs, threshold), predicted_class(new_probs, threshold)
-    est = _bbse(vp, vt, npred, k)
+    est = bbse_mix(vp, vt, npred, k)
     rng = np.random.default_rng(seed)
-    boot = np.array([_bbse(vp[i], vt[i], npred[j], k) for i, j in
+    boot = np.array([bbse_mix(vp[i], vt[i], npred[j], k) for i, j in
                      ((rng.integers(0, len(vt), len(vt)), rng.integers(0, len(npred), len(npred))) for _ in range(n_boot))])
     return dict(valid_mix=(np.bincount(vt, minlength=k) / len(vt)).tolist(), predicted_mix=(np.bincount(npred, minlength=k) / len(npred)).tolist(),
                 estimated_mix=est.tolist(), estimated_ci=np.percentile(boot, [2.5, 97.5], axis=0).T.tolist(), n_valid=len(vt), n_new=len(npred))
@@ -89,11 +98,18 @@ def mix_warning(
     est:float, # its estimated share of the images to predict
     ci:tuple, # the 95% interval of `est`
     n_classes:int=2, # classes of the model
+    residual_auc:float=None, # domain AUC of the validation images re-weighted to the estimated mix against the images to predict (None: not measured)
+    alike:float=0.6, # residual domain AUC under which the images of each class count as looking as in validation
 )->str:
-    "The warning that the class mix of the images to predict differs from validation's, with what still holds for a model of `n_classes`"
-    holds = ("FAR and FRR still hold if only the mix changed, but accuracy and the best threshold do not: choose the threshold for the expected mix, or re-weight."
-             if n_classes == 2 else "Each class's recall still holds if only the mix changed, but accuracy and precision do not: re-weight the class probabilities for the expected mix.")
-    return f"the class mix differs: class {cls!r} is about {est:.0%} [{ci[0]:.0%}, {ci[1]:.0%}] of the images to predict against {valid:.0%} in validation. {holds}"
+    "The warning that the class mix of the images to predict differs from validation's, with what the covariate check says still holds"
+    per = 'FAR and FRR' if n_classes == 2 else "each class's recall"
+    mix = f"the class mix differs: class {cls!r} is about {est:.0%} [{ci[0]:.0%}, {ci[1]:.0%}] of the images to predict against {valid:.0%} in validation. "
+    if residual_auc is not None and residual_auc < alike:
+        return mix + (f"Re-weighted to that mix, the validation images look like them (domain AUC {residual_auc:.2f}), so {per} should hold, but accuracy and the "
+                      "best threshold do not: see the estimates for the images to predict, and choose the threshold for the expected mix.")
+    seen = f" (domain AUC {residual_auc:.2f} after re-weighting the validation images to that mix)" if residual_auc is not None else ''
+    return mix + (f"The images may also differ in other ways{seen}, so {per} need not hold either: see the estimates for the images to predict, "
+                  "and check a labelled sample of them.")
 
 # %% ../nbs/04c_shift.ipynb #7f7806ee
 def check_shift(
@@ -110,19 +126,21 @@ def check_shift(
 )->dict:
     "Covariate and label shift between the validation images and `new_files`, with warnings when the validation figures may not hold for them"
     rng, new_files = np.random.default_rng(seed), list(new_files)
-    ref = list(learn.dls.valid.items.file)  # held out, unseen like `new_files`: the model has fitted its training images
+    ref = list(learn.dls.valid.items.file)  # held out, unseen like `new_files`: the model has fitted its training images; in the order of `val_probs`
     few = ', '.join(f'{k} {what}' for k, what in ((len(new_files), 'to predict'), (len(ref), 'validation images')) if k < 20)
     if few: return dict(skipped=f'too few images ({few}) for a shift check', warnings=[])
-    a, b = [[f[i] for i in rng.choice(len(f), min(n, len(f)), replace=False)] for f in (ref, new_files)]
-    dom = domain_auc(pooled_features(learn, a), pooled_features(learn, b), seed=seed)
+    ia, ib = [rng.choice(len(f), min(n, len(f)), replace=False) for f in (ref, new_files)]
+    fa, fb = pooled_features(learn, [ref[i] for i in ia]), pooled_features(learn, [new_files[i] for i in ib])
     lab = label_shift(val_probs, val_targs, new_probs, threshold, seed=seed)
+    to_mix = (np.array(lab['estimated_mix']) / np.maximum(lab['valid_mix'], 1e-12))[np.asarray(val_targs).astype(int)[ia]]
+    dom = dict(domain_auc(fa, fb, seed=seed), residual_auc=domain_auc(fa, fb, seed=seed, weights=to_mix)['auc'])  # what the class mix does not explain
     vocab, warn = [str(v) for v in learn.dls.vocab], []
     if dom['auc'] >= auc_warn:
         warn.append(f"the images to predict do not look like the validation images (domain AUC {dom['auc']:.2f}; 0.5 means alike): the validation figures "
                     "may not hold for them. Check a labelled sample of them, or add such images to the training data.")
     for c, (v, e, (lo, hi)) in enumerate(zip(lab['valid_mix'], lab['estimated_mix'], lab['estimated_ci'])):
         if abs(e - v) >= mix_warn and not lo <= v <= hi:
-            warn.append(mix_warning(vocab[c], v, e, (lo, hi), len(vocab)))
+            warn.append(mix_warning(vocab[c], v, e, (lo, hi), len(vocab), dom['residual_auc']))
     return dict(domain=dom, label=lab, vocab=vocab, warnings=warn)
 
 # %% ../nbs/04c_shift.ipynb #a8fae3b2
@@ -135,7 +153,7 @@ def shift_text(
     mix = lambda m: ', '.join(f'{c} {x:.1%}' for c, x in zip(v, m))
     est = ', '.join(f'{c} {x:.1%} [{lo:.1%}, {hi:.1%}]' for c, x, (lo, hi) in zip(v, l['estimated_mix'], l['estimated_ci']))
     lines = [f'WARNING: {w}' for w in s['warnings']] + [
-        f"shift check on {d['n_b']} images to predict against {d['n_a']} validation images: domain AUC {d['auc']:.3f} (± {d['auc_fold_std']:.3f} over folds; 0.5 = alike)",
+        f"shift check on {d['n_b']} images to predict against {d['n_a']} validation images: domain AUC {d['auc']:.3f} (± {d['auc_fold_std']:.3f} over folds; 0.5 = alike)" + (f", {d['residual_auc']:.3f} with the validation images re-weighted to the estimated class mix" if 'residual_auc' in d else ''),
         f"class mix: validation {mix(l['valid_mix'])}; predicted {mix(l['predicted_mix'])}; estimated true mix {est}"]
     return '\n'.join(lines)
 
