@@ -14,6 +14,7 @@ from .bootstrap import value_ci
 from .reports import metrics_md, calibration_md
 from .shift import shift_text
 from .conformal import conformal_md
+from .estimates import estimates_text
 
 # %% auto #0
 __all__ = ['card_sections', 'card_metadata', 'data_md', 'recipe_md', 'limitations', 'card_inputs', 'model_card',
@@ -111,7 +112,8 @@ def _predicted_md(m)->str:
     "The section on the images the run predicted"
     if not m.get('n_predictions'): return 'The run predicted no unlabelled images, so nothing is known here about images beyond the validation split.\n'
     s = f"The run predicted {m['n_predictions']} unlabelled images.\n\n"
-    return s + ('\n'.join(f'- {o}' for o in shift_text(m['shift']).split('\n')) + '\n' if m.get('shift') else '')
+    lines = (shift_text(m['shift']).split('\n') if m.get('shift') else []) + ([estimates_text(m['estimates'])] if m.get('estimates') else [])
+    return s + ''.join(f'- {o}\n' for o in lines)
 
 def _command(settings)->str:
     "The command that made a run, its program named without the folder it was installed in"

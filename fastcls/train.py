@@ -29,6 +29,7 @@ from .reports import report_text, plot_history, write_analysis
 from .model_card import write_model_card
 from .predict import predict_files, write_predictions, check_target, write_target
 from .shift import check_shift, shift_text, shift_md
+from .estimates import estimate_new, estimates_text, estimates_md
 from .conformal import save_conformal, prediction_sets, conformal_report, conformal_text, conformal_md, check_coverage
 from .calibrate import calibration_methods, calibrate_learner, calibration_text
 from .distributed import use_cuda, join_process_group, from_rank0, this_process_only, rank0_first
@@ -122,7 +123,7 @@ def _finish(learn, run, pred_dir, pred_target, cbs=None, calibrate='none', tta=F
     held = save_conformal(run/'conformal.json', probs.float().numpy(), targs.numpy(), learn.dls.vocab, 'validation images of the run, which also chose its kept epoch')
     learn.conformal = held  # the exported model carries its held-out scores: prediction sets of any coverage without the run folder
     with learn.removed_cbs(cbs or []): learn.export(run/'model.pkl')
-    n_pred, shift, new_probs = 0, None, None
+    n_pred, shift, new_probs, est = 0, None, None, None
     if pred_dir is not None:
         files = image_files(pred_dir, order=order)
         new_probs = predict_files(learn, files, tta=tta)
@@ -135,10 +136,11 @@ def _finish(learn, run, pred_dir, pred_target, cbs=None, calibrate='none', tta=F
         except OSError as e: print(f'WARNING: could not write {pred_target} ({e}); the predictions are in {run/"label_val.txt"}'); pred_target = run/'label_val.txt'
         print(f'{n_pred} predictions for {pred_dir} written to {pred_target} and {run/"predictions.csv"}, one label per line in file-name order ({order_text(order)})')
         shift = check_shift(learn, files, probs.float().numpy(), targs.numpy(), new_probs)  # do these images look like the validation images?
-        write_atomic(run/'report.md', (run/'report.md').read_text() + shift_md(shift))
+        est = estimate_new(probs.float().numpy(), targs.numpy(), new_probs, (shift.get('domain') or {}).get('residual_auc'), vocab=learn.dls.vocab)  # how the model does on them, without their labels
+        write_atomic(run/'report.md', (run/'report.md').read_text() + shift_md(shift) + estimates_md(est))
     conf = conformal_report(held['probs'], held['targets'], learn.dls.vocab, coverage, held['source'], new_probs, shift) if coverage else None
     if conf: write_atomic(run/'report.md', (run/'report.md').read_text() + conformal_md(conf))
-    return dict(report, n_predictions=n_pred, **({'shift': shift} if shift else {}), **({'conformal': conf} if conf else {}))
+    return dict(report, n_predictions=n_pred, **({'shift': shift} if shift else {}), **({'estimates': est} if est else {}), **({'conformal': conf} if conf else {}))
 
 # %% ../nbs/05d_train.ipynb #eaf36b34
 _own = ('resume', 'resume_changed', 'cbs')  # arguments of `train` that are not settings of the run
@@ -226,7 +228,7 @@ def _run(a:dict, cbs, t0, state=None, saved=None, resume_changed=False)->AttrDic
     write_atomic(run/'metrics.json', json.dumps(res, indent=2))
     write_model_card(run)
     (run/'state.json').unlink(missing_ok=True)
-    print(f'\nrun folder: {run}  ({res["seconds"]:.0f} s)\n' + report_text(res) + (f'\n{shift_text(res["shift"])}' if 'shift' in res else '') + (f'\n{conformal_text(res["conformal"])}' if 'conformal' in res else ''))
+    print(f'\nrun folder: {run}  ({res["seconds"]:.0f} s)\n' + report_text(res) + (f'\n{shift_text(res["shift"])}' if 'shift' in res else '') + (f'\n{estimates_text(res["estimates"])}' if 'estimates' in res else '') + (f'\n{conformal_text(res["conformal"])}' if 'conformal' in res else ''))
     return AttrDict(res)
 
 # %% ../nbs/05d_train.ipynb #6d77ee36
