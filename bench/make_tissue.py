@@ -161,13 +161,48 @@ def subset(src, dest, n):
     (dest/'label_train.txt').write_text(''.join((src/'label_train.txt').read_text().splitlines(keepends=True)[:n]))
     return dest
 
+def _derive_chunk(args):
+    "Write images `ks` of `folder` as flips and rotations (never the identity) of the images `srcs` of `src_folder`, except the copies"
+    folder, src_folder, ks, srcs, copy_of = args
+    for k, s, c in zip(ks, srcs, copy_of):
+        if c >= 0: continue
+        a = np.asarray(Image.open(Path(src_folder)/f'{s + 1:06d}.png'))
+        t = 1 + (k * 7 + s) % 7  # one of the 7 other elements of the square's symmetry group
+        a = np.rot90(a, t % 4)
+        if t >= 4: a = a[:, ::-1]
+        Image.fromarray(np.ascontiguousarray(a)).save(Path(folder)/f'{k + 1:06d}.png')
+    return len(ks)
+
+def derive_rest(dest, k0, n=220000, n_unlabelled=20000, workers=2, seed=0, chunk=1000):
+    "Finish a set whose first `k0` labelled images are written: the rest, and the unlabelled images, as flips and rotations of those (faster than drawing new ones), then the copies and the labels"
+    dest = Path(dest)
+    (dest/'val_img').mkdir(exist_ok=True)
+    ys, copy_of, near, yu, uc = _plan(n, seed, n_unlabelled=n_unlabelled)
+    src = np.arange(n) % k0
+    ys[k0:] = ys[src[k0:]]  # a flipped or rotated image keeps its label
+    ok = copy_of >= 0
+    ys[ok] = ys[copy_of[ok]]
+    usrc = (np.arange(n_unlabelled) * 7919 + 13) % k0
+    tasks = [(dest/'train_img', dest/'train_img', np.arange(s, min(s + chunk, n)), src[s:s+chunk], copy_of[s:s+chunk]) for s in range(k0, n, chunk)]
+    tasks += [(dest/'val_img', dest/'train_img', np.arange(s, min(s + chunk, n_unlabelled)), usrc[s:s+chunk], uc[s:s+chunk]) for s in range(0, n_unlabelled, chunk)]
+    t0, done = time.time(), 0
+    with Pool(workers) as p:
+        for m in p.imap(_derive_chunk, tasks):
+            done += m
+            if done % 20000 < chunk: print(f'{done} derived images, {time.time() - t0:.0f} s', flush=True)
+    _copies(dest/'train_img', dest/'train_img', copy_of, near, seed + 1)
+    _copies(dest/'val_img', dest/'train_img', uc, np.zeros(n_unlabelled, bool), seed + 2)
+    (dest/'label_train.txt').write_text(''.join(f'{y}\n' for y in ys))
+    return dest
+
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('dest'); ap.add_argument('--n', type=int, default=220000); ap.add_argument('--n-unlabelled', type=int, default=20000)
     ap.add_argument('--workers', type=int, default=2); ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--subsets', type=int, nargs='*', default=[]); ap.add_argument('--sample', help='write a contact sheet of the first 64 images to this PNG')
+    ap.add_argument('--derive-from', type=int, help='the first K labelled images are written (an interrupted run): make the rest as flips and rotations of them')
     a = ap.parse_args()
-    d = make_tissue(a.dest, a.n, a.n_unlabelled, a.workers, a.seed)
+    d = derive_rest(a.dest, a.derive_from, a.n, a.n_unlabelled, a.workers, a.seed) if a.derive_from else make_tissue(a.dest, a.n, a.n_unlabelled, a.workers, a.seed)
     for k in a.subsets: subset(d, Path(d).parent/f'n{k}', k)
     if a.sample:
         ims = [np.asarray(Image.open(d/'train_img'/f'{k:06d}.png')) for k in range(1, 65)]
