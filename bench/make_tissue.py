@@ -178,11 +178,12 @@ def derive_rest(dest, k0, n=220000, n_unlabelled=20000, workers=2, seed=0, chunk
     dest = Path(dest)
     (dest/'val_img').mkdir(exist_ok=True)
     ys, copy_of, near, yu, uc = _plan(n, seed, n_unlabelled=n_unlabelled)
-    src = np.arange(n) % k0
+    orig = np.flatnonzero(copy_of[:k0] < 0)  # sources among the images written (copies are written last)
+    src = orig[np.arange(n) % len(orig)]
     ys[k0:] = ys[src[k0:]]  # a flipped or rotated image keeps its label
     ok = copy_of >= 0
     ys[ok] = ys[copy_of[ok]]
-    usrc = (np.arange(n_unlabelled) * 7919 + 13) % k0
+    usrc = orig[(np.arange(n_unlabelled) * 7919 + 13) % len(orig)]
     tasks = [(dest/'train_img', dest/'train_img', np.arange(s, min(s + chunk, n)), src[s:s+chunk], copy_of[s:s+chunk]) for s in range(k0, n, chunk)]
     tasks += [(dest/'val_img', dest/'train_img', np.arange(s, min(s + chunk, n_unlabelled)), usrc[s:s+chunk], uc[s:s+chunk]) for s in range(0, n_unlabelled, chunk)]
     t0, done = time.time(), 0

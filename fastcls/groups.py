@@ -152,9 +152,9 @@ def group_units(
     max_units:int=2000, # most units a split assigns one by one
     seed:int=42, # seed of the bundling
 )->np.ndarray:
-    "A unit code for each image, numbered from 0, that a grouped split keeps whole: the groups themselves up to `max_units` of them; beyond, the groups of one class bundled at random into units of about n / `max_units` images (groups of mixed classes stay alone)"
+    "The unit of each image that a grouped split keeps whole: the groups themselves up to `max_units` of them; beyond, the groups of one class bundled at random into units of about n / `max_units` images (groups of mixed classes stay alone)"
     g = pd.factorize(pd.Series(np.asarray(groups, dtype=object)))[0]
-    if g.max(initial=-1) < max_units: return g
+    if g.max(initial=-1) < max_units: return np.asarray(groups)  # as given: the split is the one scikit-learn makes of them
     per = pd.DataFrame({'g': g, 'y': pd.factorize(pd.Series(np.asarray(labels, dtype=object)))[0]}).groupby('g').y.agg(['min', 'max', 'size'])
     pure = per[per['min'] == per['max']].sample(frac=1, random_state=seed)
     m = -(-len(g) // max_units)  # images per bundle
