@@ -56,6 +56,8 @@ def cmd_data(a):
     from fastcls.fit import recipe_learner
     from fastcls.recipe import EMA
     for mod, name in ((L, 'read_labels'), (L, 'check_images'), (G, 'image_hashes'), (G, 'image_groups'), (D, 'group_split'), (C, 'build_cache'), (L, 'cached_dataloaders')): timed(mod, name)
+    if a.skip_check:  # the checks ran in an uncapped run of the same folder: only the columns they add
+        L.check_images = lambda df, **kw: df.assign(width=96, height=96, mode='RGB')
     hashes = []
     if a.hashes:  # keep the hashes `add_groups` computes, for `groups`
         f = G.image_hashes
@@ -112,6 +114,7 @@ if __name__ == '__main__':
     d = sub.add_parser('data'); d.add_argument('data'); d.add_argument('--cache-path'); d.add_argument('--groups')
     d.add_argument('--bs', type=int, default=64); d.add_argument('--steps', type=int, default=30); d.add_argument('--warmup', type=int, default=3)
     d.add_argument('--num-workers', type=int); d.add_argument('--hashes')
+    d.add_argument('--skip-check', action='store_true', help="don't decode the images to check them (96x96 RGB assumed): for a second run on a checked folder")
     g = sub.add_parser('groups'); g.add_argument('hashes'); g.add_argument('--sizes', type=int, nargs='+', default=[22000, 55000, 110000, 220000])
     h = sub.add_parser('hash'); h.add_argument('data'); h.add_argument('--sizes', type=int, nargs='+', default=[22000, 55000])
     a = ap.parse_args()
