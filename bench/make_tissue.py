@@ -183,7 +183,8 @@ def derive_rest(dest, k0, n=220000, n_unlabelled=20000, workers=2, seed=0, chunk
     ys[k0:] = ys[src[k0:]]  # a flipped or rotated image keeps its label
     ok = copy_of >= 0
     ys[ok] = ys[copy_of[ok]]
-    usrc = orig[(np.arange(n_unlabelled) * 7919 + 13) % len(orig)]
+    free = np.setdiff1d(orig, src[k0:])  # originals no derived labelled image comes from: no unlabelled image is a labelled one (but the planted leaks)
+    usrc = free[(np.arange(n_unlabelled) * 7919 + 13) % len(free)]
     tasks = [(dest/'train_img', dest/'train_img', np.arange(s, min(s + chunk, n)), src[s:s+chunk], copy_of[s:s+chunk]) for s in range(k0, n, chunk)]
     tasks += [(dest/'val_img', dest/'train_img', np.arange(s, min(s + chunk, n_unlabelled)), usrc[s:s+chunk], uc[s:s+chunk]) for s in range(0, n_unlabelled, chunk)]
     t0, done = time.time(), 0
