@@ -19,7 +19,7 @@ from .core import LabelError, bar_or_line
 
 # %% auto #0
 __all__ = ['groups_off', 'image_hashes', 'near_pairs', 'near_pairs_between', 'image_groups', 'user_groups', 'add_groups',
-           'group_split', 'group_report', 'group_text']
+           'group_units', 'group_split', 'group_report', 'group_text']
 
 # %% ../nbs/02b_groups.ipynb #72d14582
 def _image_hash(f)->tuple:
@@ -145,6 +145,26 @@ def add_groups(
     res.attrs = df.attrs
     return res
 
+# %% ../nbs/02b_groups.ipynb #300c1dfa
+def group_units(
+    labels, # the label of each image
+    groups, # the group of each image
+    max_units:int=2000, # most units a split assigns one by one
+    seed:int=42, # seed of the bundling
+)->np.ndarray:
+    "The unit of each image that a grouped split keeps whole: the groups themselves up to `max_units` of them; beyond, the groups of one class bundled at random into units of about n / `max_units` images (groups of mixed classes stay alone)"
+    g = pd.factorize(pd.Series(np.asarray(groups, dtype=object)))[0]
+    if g.max(initial=-1) < max_units: return np.asarray(groups)  # as given: the split is the one scikit-learn makes of them
+    per = pd.DataFrame({'g': g, 'y': pd.factorize(pd.Series(np.asarray(labels, dtype=object)))[0]}).groupby('g').y.agg(['min', 'max', 'size'])
+    pure = per[per['min'] == per['max']].sample(frac=1, random_state=seed)
+    m = -(-len(g) // max_units)  # images per bundle
+    bundle = (pure.groupby('min')['size'].cumsum() - pure['size']) // m  # the images of its class before it, counted in bundles
+    unit = pd.Series(-1, index=per.index)
+    unit[pure.index] = pd.factorize(pure['min'] * (len(g) + 1) + bundle)[0]
+    mixed = unit.index[unit < 0]
+    unit[mixed] = unit.max() + 1 + np.arange(len(mixed))
+    return unit.values[g]
+
 # %% ../nbs/02b_groups.ipynb #97e5e23e
 def group_split(
     labels, # the label of each image
@@ -152,9 +172,9 @@ def group_split(
     valid_pct:float=0.2, # share of the images held out for validation (as near as whole groups allow)
     seed:int=42, # seed of the split
 )->tuple:
-    "Training and validation positions, stratified, with each group wholly on one side: the first fold of scikit-learn's `StratifiedGroupKFold` with round(1 / `valid_pct`) folds"
+    "Training and validation positions, stratified, with each group wholly on one side: the first fold of scikit-learn's `StratifiedGroupKFold` with round(1 / `valid_pct`) folds, over the `group_units` of the groups"
     labels, k = np.asarray(labels), max(2, round(1 / valid_pct))
-    try: trn, val = next(StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels, np.asarray(groups)))
+    try: trn, val = next(StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels, group_units(labels, groups, seed=seed)))
     except ValueError as e: raise LabelError(f"The groups are too few or too large to split {len(labels)} images: {e}") from e
     check_class_parts(labels, {'the training split': trn, 'the validation split': val},
                       f"The images of that class are in too few (or too large) groups to split {valid_pct:.0%} of them for validation: raise valid_pct (--valid-pct), check the groups (--groups), or merge or drop the class")

@@ -8,7 +8,7 @@ Docs: https://fastcls.github.io/fastcls/labels.html.md"""
 from __future__ import annotations
 from collections import Counter
 from pathlib import Path
-import re, hashlib
+import os, re, hashlib
 import numpy as np, pandas as pd
 from PIL import Image
 from fastcore.foundation import L
@@ -46,7 +46,7 @@ def sort_files(
 )->list:
     "`files` sorted by their names (not their folders) in `order`"
     _order_name(order)
-    return sorted(files, key=lambda o: natural_key(Path(o).name) if order == 'natural' else Path(o).name)
+    return sorted(files, key=lambda o: natural_key(os.path.basename(o)) if order == 'natural' else os.path.basename(o))  # os.path: a `Path` made per name took most of the time of reading 220,000 labels
 
 # %% ../nbs/01_labels.ipynb #ed87f006
 def check_order(
@@ -56,7 +56,8 @@ def check_order(
 )->str:
     "The order to pair `files` with the lines of a label file: `order`, or with none 'lexical' when both orders agree; refuse, showing where they disagree, otherwise"
     if _order_name(order) is not None: return order
-    lex, nat = [Path(o).name for o in sort_files(files, 'lexical')], [Path(o).name for o in sort_files(files, 'natural')]
+    names = [os.path.basename(o) for o in files]
+    lex, nat = sort_files(names, 'lexical'), sort_files(names, 'natural')
     diff = [(i, a, b) for i, (a, b) in enumerate(zip(lex, nat), 1) if a != b]
     if not diff: return 'lexical'
     shown = '; '.join(f'line {i}: lexical {a}, natural {b}' for i, a, b in diff[:4]) + (f'; ... ({len(diff)} lines differ)' if len(diff) > 4 else '')
@@ -73,12 +74,12 @@ def image_files(
     "Image files in `folder`, sorted by file name in `order`, the order label files follow"
     folder = Path(folder)
     if not folder.is_dir(): raise LabelError(f"Image folder {folder} does not exist")
-    found = [o for o in folder.iterdir() if o.is_file()]
-    files = [o for o in found if o.suffix.lower() in image_extensions]
-    others = sorted(o.name for o in found if o.suffix.lower() not in image_extensions)
+    found = [e.name for e in os.scandir(folder) if e.is_file()]  # names, not `Path`s, and no `stat` per file: seconds for 220,000 images
+    is_image = [os.path.splitext(o)[1].lower() in image_extensions for o in found]
+    files, others = [o for o, i in zip(found, is_image) if i], sorted(o for o, i in zip(found, is_image) if not i)
     if not files: raise LabelError(f"Image folder {folder} is empty: no image files (.png, .jpg, .jpeg, .tif, .bmp, ...) in it")
     if others and note: print(f"note: {len(others)} file(s) in {folder} are not images and are ignored: {', '.join(others[:5])}" + (' ...' if len(others) > 5 else ''))
-    return L(sort_files(files, check_order(files, order, folder)))
+    return L(folder/o for o in sort_files(files, check_order(files, order, folder)))
 
 # %% ../nbs/01_labels.ipynb #2ee0d231
 _float_re = re.compile(r'^[+-]?(\d+\.\d*|\.\d+)([eE][+-]?\d+)?$')
