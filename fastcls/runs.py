@@ -13,6 +13,8 @@ import numpy as np, pandas as pd
 from .core import LabelError, ConfigError, NotFound, write_atomic
 from .labels import image_files, order_text
 from .predict import predict_files, write_predictions, load_model, check_target, write_target, known_outputs, recorded_order, run_models, read_predictions, prediction_classes
+from .shift import check_shift
+from .estimates import estimate_new, estimates_text
 from .conformal import load_conformal, prediction_sets, conformal_report, conformal_text, uncertain, check_coverage
 from .callbacks import MLflowCallback
 from .config import run_config, config_hash
@@ -94,6 +96,18 @@ def held_out_scores(
                 source=f"held-out images scored by all {len(models)} models (the mean of their probabilities; these images also chose each model's kept epoch)")
 
 # %% ../nbs/08b_runs.ipynb #1f2475a8
+def _estimates(models, paths, learn, files, mean, threshold)->dict|None:
+    "Label-free estimates of the figures on the images predicted, from the held-out scores of one run (with the covariate check when its validation images are at hand) or of an ensemble (without); None when the models keep none"
+    if len(paths) == 1:
+        v = read_predictions(Path(paths[0]).parent)
+        vocab = prediction_classes(v)
+        vp, vt = v[[f'prob_{c}' for c in vocab]].values, v.target.astype(int).values
+        shift = check_shift(learn, files, vp, vt, mean, threshold=threshold, val_files=list(v.file)) if all(Path(f).is_file() for f in v.file) else {}
+        return estimate_new(vp, vt, mean, (shift.get('domain') or {}).get('residual_auc'), vocab=vocab, threshold=threshold)
+    try: held = held_out_scores(models)
+    except (NotFound, ConfigError): return None
+    return estimate_new(np.asarray(held['probs']), np.asarray(held['targets']), mean, None, vocab=held['vocab'], threshold=threshold)
+
 def predict_ensemble(
     models, # run folders, model.pkl files or cross-validation folders (all their fold models)
     images, # folder of images to predict
@@ -126,6 +140,8 @@ def predict_ensemble(
     df = write_predictions(files, mean, vocab, out, csv, threshold, writer=', '.join(map(str, models)), known=known, sets=sets)
     print(f"{len(df)} images predicted by {len(paths)} model(s){' with TTA' if tta else ''}" + (f'; labels written to {out} (order: {order_text(order)})' if out else ''))
     if held: print(conformal_text(conformal_report(held['probs'], held['targets'], vocab, coverage, held['source'], mean)))
+    est = _estimates(models, paths, learn, files, mean, threshold)
+    if est: print(estimates_text(est))
     if abstain is not None:
         write_target(abstain, ''.join(f'{Path(f).resolve()}\n' for f, u in zip(files, uncertain(sets)) if u), ', '.join(map(str, models)), known, '--abstain')
         print(f'{int(uncertain(sets).sum())} uncertain images listed in {abstain}: label them in Jupyter with LabelReview(RUN, listing={str(abstain)!r})')

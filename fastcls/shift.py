@@ -123,10 +123,11 @@ def check_shift(
     auc_warn:float=0.7, # domain AUC from which to warn
     mix_warn:float=0.1, # change of a class's share from which to warn
     seed:int=42, # seed of the samples, folds and bootstrap
+    val_files=None, # the validation images, in the order of `val_probs` (default: `learn`'s validation items; a loaded model has none)
 )->dict:
     "Covariate and label shift between the validation images and `new_files`, with warnings when the validation figures may not hold for them"
     rng, new_files = np.random.default_rng(seed), list(new_files)
-    ref = list(learn.dls.valid.items.file)  # held out, unseen like `new_files`: the model has fitted its training images; in the order of `val_probs`
+    ref = list(learn.dls.valid.items.file if val_files is None else val_files)  # held out, unseen like `new_files`: the model has fitted its training images; in the order of `val_probs`
     few = ', '.join(f'{k} {what}' for k, what in ((len(new_files), 'to predict'), (len(ref), 'validation images')) if k < 20)
     if few: return dict(skipped=f'too few images ({few}) for a shift check', warnings=[])
     ia, ib = [rng.choice(len(f), min(n, len(f)), replace=False) for f in (ref, new_files)]
