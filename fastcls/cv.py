@@ -56,7 +56,7 @@ def cv_folds(
     grouped = 'group' in df and df.group.duplicated().any()
     if grouped and df.group.nunique() < folds: raise LabelError(f"{df.group.nunique()} groups of images are too few for {folds} folds")
     kf = StratifiedGroupKFold(folds, shuffle=True, random_state=seed) if grouped else StratifiedKFold(folds, shuffle=True, random_state=seed)
-    vs = [v for _, v in kf.split(np.zeros(len(df)), df.label.values, group_units(df.label.values, df.group.values, seed=seed) if grouped else None)]  # groups bundled beyond 2,000: bounded work
+    vs = [v for _, v in kf.split(np.zeros(len(df)), df.label.values, group_units(df.label.values, df.group.values, seed=seed) if grouped else None)]  # groups bundled beyond `split_units`: bounded work
     parts = {p: i for k, v in enumerate(vs) for p, i in ((f'the validation images of fold {k}', v), (f'the training images of fold {k}', np.setdiff1d(np.arange(len(df)), v)))}
     check_class_parts(df.label.values, parts, ("The images of that class are in too few (or too large) groups for the folds: check the groups (--groups), " if grouped else '') +
                       "use fewer folds (--folds), or merge or drop the class", src)

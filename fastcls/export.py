@@ -109,7 +109,8 @@ def export_card(
     "The model card of an export: the run's card and a section on the exported file, also written beside it as MODEL_CARD.md"
     sec = (f"\n## Export\n\nExported for prediction without fastai: uint8 images (N, H, W, C) at {meta['size']}x{meta['size']} px with {meta['channels']} channel(s) in, "
            f"class probabilities out" + (f"; threshold {meta['threshold']} on the probability of {meta['positive']}" if meta['threshold'] is not None else '') +
-           ". The file carries this card (metadata `model_card`) and the settings above.\n")
+           ". The file carries this card (metadata `model_card`) and the settings above. It predicts labels and probabilities only: "
+           "prediction sets (`--coverage`) and the label-free estimates of the figures on the images predicted need the held-out scores, which the run folder and its model.pkl keep and this file does not.\n")
     card = model_card(run, extra=sec)
     write_atomic(Path(out).parent/'MODEL_CARD.md', card)
     return card

@@ -18,8 +18,8 @@ from .labels import open_image, file_columns, pick_col, check_class_parts
 from .core import LabelError, bar_or_line
 
 # %% auto #0
-__all__ = ['groups_off', 'image_hashes', 'near_pairs', 'near_pairs_between', 'image_groups', 'user_groups', 'add_groups',
-           'group_units', 'group_split', 'group_report', 'group_text']
+__all__ = ['groups_off', 'split_units', 'image_hashes', 'near_pairs', 'near_pairs_between', 'image_groups', 'user_groups',
+           'add_groups', 'group_units', 'group_split', 'group_report', 'group_text']
 
 # %% ../nbs/02b_groups.ipynb #72d14582
 def _image_hash(f)->tuple:
@@ -146,10 +146,12 @@ def add_groups(
     return res
 
 # %% ../nbs/02b_groups.ipynb #300c1dfa
+split_units = 10_000  # most groups a split assigns one by one (seconds); data sets with more are split in bundles, so their split differs from fastcls's before it
+
 def group_units(
     labels, # the label of each image
     groups, # the group of each image
-    max_units:int=2000, # most units a split assigns one by one
+    max_units:int=split_units, # most units a split assigns one by one
     seed:int=42, # seed of the bundling
 )->np.ndarray:
     "The unit of each image that a grouped split keeps whole: the groups themselves up to `max_units` of them; beyond, the groups of one class bundled at random into units of about n / `max_units` images (groups of mixed classes stay alone)"

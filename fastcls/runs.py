@@ -97,8 +97,8 @@ def held_out_scores(
 
 # %% ../nbs/08b_runs.ipynb #1f2475a8
 def _estimates(models, paths, learn, files, mean, threshold)->dict|None:
-    "Label-free estimates of the figures on the images predicted, from the held-out scores of one run (with the covariate check when its validation images are at hand) or of an ensemble (without); None when the models keep none"
-    if len(paths) == 1:
+    "Label-free estimates of the figures on the images predicted, from the held-out scores of one run (with the covariate check when its validation images are at hand), or those a model.pkl or an ensemble keeps (without); None when the models keep none"
+    if len(paths) == 1 and (Path(paths[0]).parent/'valid_predictions.csv').exists():
         v = read_predictions(Path(paths[0]).parent)
         vocab = prediction_classes(v)
         vp, vt = v[[f'prob_{c}' for c in vocab]].values, v.target.astype(int).values

@@ -9,7 +9,7 @@ __all__ = ['train', 'run_defaults', 'train_demo', 'monitors', 'binary_monitors',
            'monitor_for', 'checkpoint_paths', 'tie_breaker', 'is_better', 'RunKeeper']
 
 # %% ../nbs/05d_train.ipynb #b59a8156
-import json, os, sys, time, platform, inspect, signal, threading
+import json, os, sys, time, hashlib, platform, inspect, signal, threading
 from typing import Annotated
 from contextlib import contextmanager
 from datetime import datetime
@@ -23,6 +23,7 @@ from fastai.distributed import teardown_distrib
 from .core import FastclsError, LabelError, NotFound, save_fig, write_atomic, delegates_steps, step_options
 from .datasets import make_digits, make_digits_multiclass, tail_counts
 from .labels import image_files, fingerprint, order_text
+from .groups import split_units
 from .data import samplers, check_sampler
 from .recipe import mix_callbacks, tta_logits
 from .reports import report_text, plot_history, write_analysis
@@ -100,6 +101,22 @@ _path_args = ('data', 'predict', 'pred_file', 'cache_path', 'weights', 'valid_fi
 def _resolved(args:dict)->dict:
     "`args` with the paths a run reads or writes made absolute, so that it resumes from any folder"
     return {k: str(Path(v).resolve()) if k in _path_args and isinstance(v, (str, Path)) else v for k, v in args.items()}
+
+def _valid_digest(dls)->str:
+    "SHA-256 of the sorted paths of the validation images of `dls`: which images a run holds out"
+    return hashlib.sha256('\n'.join(sorted(map(str, dls.valid_ds.items.file))).encode()).hexdigest()
+
+def _check_split(run, saved:dict, dls, force:bool=False):
+    "Refuse to resume `run` with another validation split than it started with: its training would take in images it validated on (`force`: say so and go on)"
+    d, n_groups = _valid_digest(dls), (dls.group_info or {}).get('n_groups') or len(dls.table)
+    what = f"Cannot resume {run}: "
+    if saved.get('valid_digest') not in (None, d):
+        msg = "the validation images differ from those it started with (its settings.json keeps their digest), so training would take in images it validated on"
+        if not force: raise LabelError(what + msg + ". Start a new run, or resume anyway with --resume-changed")
+        print(f"WARNING: {msg}: its validation figures are no longer a fair measure; resuming anyway (resume_changed)")
+    if 'valid_digest' not in saved and n_groups > split_units:
+        raise LabelError(what + f"it was started by an older fastcls, whose split of more than {split_units:,} groups differs from this one's ({n_groups:,} groups here), "
+                         "so training would take in images it validated on. Start a new run, or resume with the fastcls version that started it")
 
 def _check_resumable(run, saved:dict, df:pd.DataFrame, force:bool=False):
     "Refuse to resume `run` on data that differ from those it started on (`force`: say so and go on)"
@@ -193,6 +210,7 @@ def _run(a:dict, cbs, t0, state=None, saved=None, resume_changed=False)->AttrDic
     df, rank = dls.table, rank_distrib()
     if saved:
         _check_resumable(Path(a['out'])/a['name'], saved, df, resume_changed)
+        _check_split(Path(a['out'])/a['name'], saved, dls, resume_changed)
         if list(dls.vocab) != list(saved['vocab']): raise LabelError(f"Cannot resume {Path(a['out'])/a['name']}: it was trained on the classes {saved['vocab']}, the data now give {list(dls.vocab)}")
     pred_dir, pred_target = _pred_paths(a['data'], df, a['predict'], a['pred_file'], a['out'], a['order'])
     run = (Path(a['out'])/from_rank0(a['name'] or f"{Path(a['data']).resolve().name}-{a['arch']}-{datetime.now():%Y%m%d-%H%M%S}")).resolve()
@@ -210,7 +228,7 @@ def _run(a:dict, cbs, t0, state=None, saved=None, resume_changed=False)->AttrDic
         plan.update(epochs=epochs, lr=lr, size=int(xb.shape[-1]))
         if not rank: write_atomic(run/'settings.json', json.dumps(dict(args=a, lr=lr, size=int(xb.shape[-1]), channels=int(xb.shape[1]),
             vocab=list(dls.vocab), n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), groups=dls.group_info, skipped=df.attrs.get('skipped', []),
-            data_fingerprint=fingerprint(df), device=str(xb.device), processes=max(1, num_distrib()), global_bs=dls.train.bs * max(1, num_distrib()), precision=learn.precision, positive=dls.vocab[1] if len(dls.vocab) == 2 else None,
+            data_fingerprint=fingerprint(df), valid_digest=_valid_digest(dls), device=str(xb.device), processes=max(1, num_distrib()), global_bs=dls.train.bs * max(1, num_distrib()), precision=learn.precision, positive=dls.vocab[1] if len(dls.vocab) == 2 else None,
             command=saved['command'] if saved else ' '.join(sys.argv), weights=saved['weights'] if saved else _weights_used(learn, a['pretrained'], a['weights']),
             resumed=[*saved.get('resumed', []), dict(time=f'{datetime.now():%Y-%m-%d %H:%M:%S}', command=' '.join(sys.argv), after=f"{state['phase']} epoch {state['epoch']}")] if saved else [],
             epochs=epochs, versions=_versions()), indent=2, default=str))
