@@ -7,14 +7,16 @@ Docs: https://fastcls.github.io/fastcls/estimates.html.md"""
 # %% ../nbs/04h_estimates.ipynb #e948a166
 from __future__ import annotations
 import numpy as np
+from scipy.stats import binomtest
 from .core import predicted_class
 from .bootstrap import value_ci
 from .shift import domain_auc, bbse_mix
 
 # %% auto #0
 __all__ = ['estimate_methods', 'combined_methods', 'joint_of', 'figures_of', 'confidence', 'valid_joint', 'bbse_joint',
-           'atc_threshold', 'atc_joint', 'atc_pc_joint', 'atc_ls_joint', 'iw_joint', 'interval_hull', 'estimates_boot',
-           'domain_weights', 'label_shift_weights', 'decline_reason', 'estimate_new', 'estimates_text', 'estimates_md']
+           'atc_threshold', 'atc_joint', 'atc_pc_joint', 'atc_ls_joint', 'iw_joint', 'interval_hull',
+           'error_count_floor', 'estimates_boot', 'domain_weights', 'label_shift_weights', 'decline_reason',
+           'estimate_new', 'estimates_text', 'estimates_md']
 
 # %% ../nbs/04h_estimates.ipynb #0aaf56d3
 def joint_of(
@@ -117,6 +119,26 @@ def interval_hull(
 
 combined_methods = dict(atc_hull=('atc_pc', 'atc_ls'))
 
+# %% ../nbs/04h_estimates.ipynb #7c947ea1
+def error_count_floor(
+    est:dict, # {figure: (estimate, lo, hi)} of one method
+    val_preds, # predicted class index of each validation image
+    val_targs, # true class index of each validation image
+    k:int, # number of classes
+    level:float=0.95, # coverage of the intervals
+)->dict:
+    "`est` with each class's error rate (FAR, FRR, the recalls), HTER and balanced accuracy widened to hold the exact interval of the validation error count of each class"
+    vp, vt, b = np.asarray(val_preds, int), np.asarray(val_targs, int), []
+    for c in range(k):
+        n, e = int((vt == c).sum()), int(((vt == c) & (vp != c)).sum())
+        ci = binomtest(e, n).proportion_ci(level, method='exact') if n else None
+        b.append((ci.low, ci.high) if ci else (0., 1.))
+    lo_e, hi_e = np.array(b, float).T
+    floor = dict(balanced_accuracy=(1 - hi_e.mean(), 1 - lo_e.mean()))
+    if k == 2: floor.update(far=(lo_e[0], hi_e[0]), frr=(lo_e[1], hi_e[1]), hter=(lo_e.mean(), hi_e.mean()))
+    else: floor.update({f'recall_{c}': (1 - hi_e[c], 1 - lo_e[c]) for c in range(k)})
+    return {m: (v, float(min(lo, floor[m][0])), float(max(hi, floor[m][1]))) if m in floor else (v, lo, hi) for m, (v, lo, hi) in est.items()}
+
 # %% ../nbs/04h_estimates.ipynb #185153e7
 def estimates_boot(
     val_probs, # (n, k) class probabilities of the validation images
@@ -128,6 +150,7 @@ def estimates_boot(
     n_boot:int=1000, # bootstrap resamples
     seed:int=0, # seed of the resampling
     level:float=0.95, # coverage of the intervals
+    floor:bool=True, # widen the error rates' intervals to the exact interval of the validation error counts (`error_count_floor`)
 )->dict:
     "For each method, each figure's estimate on the new images and its percentile interval from a bootstrap of both image sets: {method: {figure: (estimate, lo, hi)}}"
     vt, k = np.asarray(val_targs).astype(int), np.shape(val_probs)[1]
@@ -144,6 +167,7 @@ def estimates_boot(
         out[name] = {m: (v, float(l), float(h)) for (m, v), l, h in zip(figures_of(f(vp, vt, vs, np_, ns, k, w)).items(), lo, hi)}
     for name in names:
         if name in combined_methods: out[name] = interval_hull(*[out[m] for m in combined_methods[name]])
+    if floor: out = {n: error_count_floor(e, vp, vt, k, level) for n, e in out.items()}
     return {n: out[n] for n in names if n in out}
 
 # %% ../nbs/04h_estimates.ipynb #f032fd88

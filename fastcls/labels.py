@@ -20,7 +20,8 @@ from .core import LabelError, ConfigError, bar_or_line
 __all__ = ['image_extensions', 'file_orders', 'file_columns', 'label_columns', 'natural_key', 'sort_files', 'check_order',
            'image_files', 'check_classes', 'check_class_parts', 'read_label_txt', 'pick_col', 'read_table', 'is_table',
            'table_text', 'read_label_csv', 'read_class_folders', 'exclude_files', 'find_label_file', 'read_labels',
-           'open_image', 'image_info', 'check_images', 'summarize', 'order_text', 'summary_text', 'fingerprint']
+           'read_extra_labels', 'open_image', 'image_info', 'check_images', 'summarize', 'order_text', 'summary_text',
+           'fingerprint']
 
 # %% ../nbs/01_labels.ipynb #507210bc
 image_extensions = {k for k, v in mimetypes.types_map.items() if v.startswith('image/')}  # fastai's image extensions, without importing fastai (ONNX prediction runs without it)
@@ -343,6 +344,33 @@ def read_labels(
     else: df = read_label_txt(data, labels, images or next((o for o in ('train_img', 'train', 'images') if (data/o).is_dir()), 'train_img'), order)
     return exclude_files(df, data, exclude) if exclude else df
 
+# %% ../nbs/01_labels.ipynb #56db0bcc
+def read_extra_labels(
+    path, # table of more labelled images (a file and a label column: CSV, TSV or text), e.g. uncertain.labels.csv from a review of unlabelled images; paths absolute or relative to its folder
+    df:pd.DataFrame, # the label table of the data folder that these images join
+)->pd.DataFrame:
+    "The images and labels of `path`, checked against `df`: each image found and listed once, none labelled in `df` already, every label one of its classes"
+    path = Path(path)
+    if not path.is_file(): raise LabelError(f"Extra label file {path} does not exist")
+    raw, first = read_table(path)
+    if not len(raw): raise LabelError(f"{path} lists no image")
+    fcol = pick_col(raw, None, file_columns, 'file', path)
+    lcol = pick_col(raw, None, label_columns, 'label', path, other=fcol)
+    dups = raw[raw[fcol].duplicated(keep=False)]
+    if len(dups): raise LabelError(f"{path}: {dups[fcol].nunique()} file name(s) appear more than once, e.g. {dups[fcol].iloc[0]!r} at lines {', '.join(str(i + first) for i in dups.index[:3])}")
+    res = pd.DataFrame({'file': _resolve_files(raw[fcol].str.strip().tolist(), path.parent, path, None, first),
+                        'label': raw[lcol].str.strip().tolist(), 'line': range(first, len(raw) + first)})
+    if (blank := res[res.label == '']).size: raise LabelError(f"{path}: line {blank.line.iloc[0]} has no label ({len(blank)} line(s) without one): label every image or remove its line")
+    src, known = df.attrs.get('source', 'the label file'), {str(Path(f).resolve()) for f in df.file}
+    again = res[[str(Path(f).resolve()) in known for f in res.file]]
+    if len(again): raise LabelError(f"{path}: {len(again)} image(s) already have a label in {src}, e.g. line {again.line.iloc[0]}: {again.file.iloc[0]}; "
+                                    "an image takes one label: remove it from one of the two files")
+    new = sorted(set(res.label) - set(df.label))
+    if new: raise LabelError(f"{path}: {', '.join(map(repr, new))} {'is not a class' if len(new) == 1 else 'are not classes'} of {src} ({', '.join(sorted(set(df.label)))}), "
+                             f"e.g. line {res.line[res.label == new[0]].iloc[0]}: give these images one of its classes, or leave them out")
+    res.attrs.update(source=str(path))
+    return res
+
 # %% ../nbs/01_labels.ipynb #051d92fc
 def open_image(
     fn, # image file
@@ -402,7 +430,7 @@ def summarize(
     sizes = Counter(f'{w}x{h}' for w, h in zip(df.width, df.height))
     return dict(source=df.attrs.get('source', ''), n_images=len(df), classes={str(k): int(v) for k, v in counts.items()},
                 minority_ratio=round(counts.min() / counts.sum(), 4), sizes=dict(sizes.most_common(5)),
-                n_sizes=len(sizes), modes=dict(Counter(df['mode']).most_common()), order=df.attrs.get('order'))
+                n_sizes=len(sizes), modes=dict(Counter(df['mode']).most_common()), order=df.attrs.get('order'), **({'extra': df.attrs['extra']} if 'extra' in df.attrs else {}))
 
 # %% ../nbs/01_labels.ipynb #a491220d
 def order_text(
@@ -417,7 +445,8 @@ def summary_text(s:dict)->str:
     sizes = ', '.join(f'{k} ({v})' for k, v in s['sizes'].items()) + (f' and {s["n_sizes"]-5} more' if s['n_sizes'] > 5 else '')
     modes = ', '.join(f'{k} ({v})' for k, v in s['modes'].items())
     return (f"{s['n_images']} images from {s['source']}\n  classes: {cls} (minority {s['minority_ratio']:.1%})\n"
-            f"  sizes: {sizes}\n  modes: {modes}" + (f"\n  order: {order_text(s['order'])}" if s.get('order') else ''))
+            f"  sizes: {sizes}\n  modes: {modes}" + (f"\n  order: {order_text(s['order'])}" if s.get('order') else '') +
+            (f"\n  of which {s['extra']['n_images']} from {s['extra']['source']}, for training only" if s.get('extra') else ''))
 
 # %% ../nbs/01_labels.ipynb #7ef204c2
 def fingerprint(

@@ -523,16 +523,16 @@ def _apply_folders(df, m, replace):
 def _apply_unlabelled(
     r:dict, # a review of unlabelled images (`LabelReview(run, listing=...)`)
 )->dict:
-    "A file,label CSV of the reviewed unlabelled images kept (with the model's label) or relabelled, beside their listing; excluded and undecided ones are left out"
+    "A file,label CSV of the reviewed unlabelled images kept (with the model's label) or relabelled, beside their listing (paths relative to it, or absolute); excluded and undecided ones are left out"
     listing = Path(r['meta']['unlabelled'])
     done = [it for it in r['items'] if it['decision'] in ('keep', 'relabel')]
     folder = Path(r['items'][0]['file']).parent
     out = listing.with_name(f'{listing.stem}.labels.csv')
-    write_atomic(out, pd.DataFrame({'file': [_rel(it['file'], folder) for it in done],
+    write_atomic(out, pd.DataFrame({'file': [_rel(it['file'], out.parent) for it in done],
                                     'label': [it['new_label'] if it['decision'] == 'relabel' else it['label'] for it in done]}).to_csv(index=False))
     n = {d: sum(it['decision'] == d for it in r['items']) for d in (*_decisions, None)}
     print(f"{len(done)} of {len(r['items'])} uncertain images labelled ({n['relabel']} relabelled against the model, {n['exclude']} excluded, {n[None]} undecided): "
-          f"{out}, a file,label table of images in {folder}, to add to the training labels")
+          f"{out}; train on them too with --extra {out} (extra= in Python), which adds them to the training split only")
     return dict(labels=str(out), written=[str(out)], folder=str(folder), n_images=len(r['items']), n_labelled=len(done), n_relabelled=n['relabel'], n_excluded=n['exclude'])
 
 # %% ../nbs/07_review.ipynb #bfb0e8e8

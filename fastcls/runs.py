@@ -92,21 +92,25 @@ def held_out_scores(
                                      "ensemble runs validated on the same images (the same data, --seed and --valid-pct), or the folds of one cross-validation")
     tabs = [t.drop_duplicates('file').set_index('file').loc[common] for t in tabs]
     probs = np.mean([t[[f'prob_{v}' for v in vocab]].values for t in tabs], 0)
-    return dict(vocab=vocab, targets=tabs[0].target.astype(int).tolist(), probs=probs.tolist(),
+    return dict(vocab=vocab, targets=tabs[0].target.astype(int).tolist(), probs=probs.tolist(), files=common,
                 source=f"held-out images scored by all {len(models)} models (the mean of their probabilities; these images also chose each model's kept epoch)")
 
 # %% ../nbs/08b_runs.ipynb #1f2475a8
 def _estimates(models, paths, learn, files, mean, threshold)->dict|None:
-    "Label-free estimates of the figures on the images predicted, from the held-out scores of one run (with the covariate check when its validation images are at hand), or those a model.pkl or an ensemble keeps (without); None when the models keep none"
-    if len(paths) == 1 and (Path(paths[0]).parent/'valid_predictions.csv').exists():
-        v = read_predictions(Path(paths[0]).parent)
+    "Label-free estimates of the figures on the images predicted, from the held-out scores of a run, a cross-validation or an ensemble (after the covariate check when the held-out images are at hand), or those a model.pkl keeps; None when the models keep none"
+    one = Path(models[0]) if len(models) == 1 else None
+    folder = None if one is None else one if one.is_dir() else one.parent
+    if folder is not None and any((folder/n).is_file() for n in ('valid_predictions.csv', 'oof_predictions.csv')):
+        v = read_predictions(folder)  # a run's validation or a cross-validation's out-of-fold probabilities, with their images
         vocab = prediction_classes(v)
-        vp, vt = v[[f'prob_{c}' for c in vocab]].values, v.target.astype(int).values
-        shift = check_shift(learn, files, vp, vt, mean, threshold=threshold, val_files=list(v.file)) if all(Path(f).is_file() for f in v.file) else {}
-        return estimate_new(vp, vt, mean, (shift.get('domain') or {}).get('residual_auc'), vocab=vocab, threshold=threshold)
-    try: held = held_out_scores(models)
-    except (NotFound, ConfigError): return None
-    return estimate_new(np.asarray(held['probs']), np.asarray(held['targets']), mean, None, vocab=held['vocab'], threshold=threshold)
+        vp, vt, vf = v[[f'prob_{c}' for c in vocab]].values, v.target.astype(int).values, list(v.file)
+    else:
+        try: held = held_out_scores(models)
+        except (NotFound, ConfigError): return None
+        vp, vt, vocab, vf = np.asarray(held['probs']), np.asarray(held['targets']), held['vocab'], held.get('files')
+    seen = learn is not None and len(files) and vf is not None and all(Path(f).is_file() for f in vf)  # the covariate check needs the held-out images themselves
+    shift = check_shift(learn, files, vp, vt, mean, threshold=threshold, val_files=vf) if seen else {}
+    return estimate_new(vp, vt, mean, (shift.get('domain') or {}).get('residual_auc'), vocab=vocab, threshold=threshold)
 
 def predict_ensemble(
     models, # run folders, model.pkl files or cross-validation folders (all their fold models)

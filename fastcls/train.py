@@ -147,6 +147,9 @@ def _finish(learn, run, pred_dir, pred_target, cbs=None, calibrate='none', tta=F
         sets = prediction_sets(new_probs, held['probs'], held['targets'], coverage) if coverage else None
         pdf = write_predictions(files, new_probs, learn.dls.vocab, run/'label_val.txt', run/'predictions.csv', sets=sets)
         n_pred = len(pdf)
+        trained = {str(Path(f).resolve()) for f in learn.dls.train.items.file}
+        if k := sum(str(Path(f).resolve()) in trained for f in files):  # e.g. images labelled after a prediction and added with --extra
+            print(f"note: {k} of the {n_pred} images predicted were also trained on: their predictions, and the figures estimated for these images below, lean optimistic")
         try:
             if Path(pred_target).resolve() != (run/'label_val.txt').resolve():  # a cross-validation's folds predict into their own folders
                 write_target(pred_target, (run/'label_val.txt').read_text(), writer=run, known=run.parent.glob('*/label_val.txt'), option='--pred-file')
