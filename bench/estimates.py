@@ -95,7 +95,7 @@ def main():
         print(tab.to_string()); print(); print(fires.to_string()); return
     ap.add_argument('run'); ap.add_argument('pool'); ap.add_argument('--work', default='estimates_images')
     ap.add_argument('--draws', type=int, default=50); ap.add_argument('--n-val', type=int, default=250); ap.add_argument('--n-new', type=int, default=250)
-    ap.add_argument('--n-boot', type=int, default=200); ap.add_argument('--shifts', nargs='*', default=list(shifts)); ap.add_argument('--out', default=None)
+    ap.add_argument('--n-boot', type=int, default=200); ap.add_argument('--no-floor', action='store_true', help='without error_count_floor (the intervals before it)'); ap.add_argument('--shifts', nargs='*', default=list(shifts)); ap.add_argument('--out', default=None)
     a = ap.parse_args()
     run = Path(a.run); learn = load_model(run/'model.pkl'); vocab = [str(v) for v in learn.dls.vocab]
     vp = pd.read_csv(run/'valid_predictions.csv', dtype={'label': str})
@@ -117,7 +117,7 @@ def main():
             truth = figures_of(joint_of(nt, predicted_class(nprobs), 2))
             dom = domain_weights(vfeat, nfeat, seed=d)
             res = domain_weights(vfeat, nfeat, label_shift_weights(vprobs, vt, nprobs), seed=d)
-            est = estimates_boot(vprobs, vt, nprobs, val_weights=dom['weights'], n_boot=a.n_boot, seed=d)
+            est = estimates_boot(vprobs, vt, nprobs, val_weights=dom['weights'], n_boot=a.n_boot, seed=d, floor=not a.no_floor)
             why = decline_reason(vt, nprobs, res['auc'])
             for m, figs in est.items():
                 for f, (v, lo, hi) in figs.items():
