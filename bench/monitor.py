@@ -8,7 +8,7 @@ every epoch's validation probabilities (DIR/NAME.npz). The second compares rules
 trajectories by cross-fitting: the validation images are split in two halves, stratified by class, `--splits` times; each
 rule picks its epoch from the figures of one half, and the picked epoch is scored on the other half (and the other way
 round): HTER at the threshold 0.5 (the customer's fixed rule) and AUC. The table gives, per data set and rule, the mean
-and standard deviation over the splits, and the paired difference against 'auc' (fastcls's monitor before this bench)
+and standard deviation over the splits, and the paired difference against 'auc' (fastcls's monitor before this bench, ties broken by HTER)
 with how often the rule is better, equal or worse. The last line is machine-readable (JSON rows).
 
 Rules: auc, hter, valid_loss (cross-entropy), last (the final epoch), auc_hter (the mean of AUC and 1 - HTER: ranking
@@ -33,8 +33,17 @@ def figures(P, y):
     ce = -np.log(np.clip(P[:, np.arange(len(y)), y], 1e-12, None)).mean(1)
     return dict(auc=auc, hter=ht, valid_loss=ce)
 
-rules = dict(auc=lambda f: np.argmax(f['auc']), hter=lambda f: np.argmin(f['hter']), valid_loss=lambda f: np.argmin(f['valid_loss']),
-             last=lambda f: len(f['auc']) - 1, auc_hter=lambda f: np.argmax(f['auc'] + 1 - f['hter']))  # argmax/argmin: the first best, as RunKeeper keeps it
+def kept(val, tie, comp, tie_comp):
+    "The epoch RunKeeper keeps for per-epoch monitor values `val` and tie-breakers `tie` (fastcls.callbacks.is_better: ties at 3 decimals)"
+    from fastcls.callbacks import is_better
+    best, best_tie, e = (np.inf if comp is np.less else -np.inf), (np.inf if tie_comp is np.less else -np.inf), 0
+    for i, (v, t) in enumerate(zip(val, tie)):
+        if is_better(float(v), float(t), best, best_tie, comp, tie_comp): best, best_tie, e = v, t, i
+    return e
+
+rules = dict(auc=lambda f: kept(f['auc'], f['hter'], np.greater, np.less), hter=lambda f: kept(f['hter'], f['valid_loss'], np.less, np.less),
+             valid_loss=lambda f: kept(f['valid_loss'], f['hter'], np.less, np.less), last=lambda f: len(f['auc']) - 1,
+             auc_hter=lambda f: kept(f['auc'] + 1 - f['hter'], f['valid_loss'], np.greater, np.less))  # as RunKeeper keeps them, ties at 3 decimals broken as fastcls breaks them
 
 def analyse(paths, n_splits=200, seed=0):
     "Rows of (data, split, rule, HTER and AUC on the other half) over cross-fitted half splits of each saved trajectory"

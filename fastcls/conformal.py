@@ -183,7 +183,7 @@ def conformal_report(
                    ci=cf['per_class'][c]['ci'], trivial=cf['per_class'][c]['trivial']) for c, v in enumerate(vocab)}
     notes = [f"class {v!r} has {o['n']} held-out images, fewer than the {m} that coverage {coverage:g} needs: it is in every set, so its coverage is trivially 1 and the sets say nothing about it"
              for v, o in per.items() if o['too_few']]
-    warn = [f"the shift check found the images predicted unlike the held-out images: the coverage of their sets may not hold"] if shift and shift.get('warnings') else []
+    warn = ["the shift check found the images predicted unlike the held-out images: the coverage of their sets may not hold"] if shift and shift.get('warnings') else []
     r = dict(coverage=coverage, source=source, n=int(len(targs)), min_calibration=m, per_class=per,
              held_out={k: cf[k] for k in ('uncertain', 'several', 'empty', 'mean_size')}, notes=notes, warnings=warn, assumption=exchangeable_note)
     if new_probs is not None: r['predicted'] = set_shares(prediction_sets(new_probs, probs, targs, coverage))

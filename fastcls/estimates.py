@@ -207,7 +207,7 @@ def decline_reason(
     min_class:int=5, # fewest validation images of a class
 )->str|None:
     "Why fastcls declines to estimate the figures on the new images, or None when it does not"
-    counts, k = np.bincount(np.asarray(val_targs, int), minlength=np.shape(new_probs)[1]), np.shape(new_probs)[1]
+    counts = np.bincount(np.asarray(val_targs, int), minlength=np.shape(new_probs)[1])
     if min(len(val_targs), len(new_probs)) < min_images: return f'too few images ({len(new_probs)} to predict, {len(val_targs)} validation images; {min_images} needed)'
     if counts.min() < min_class: return f'too few validation images of class {int(counts.argmin())} ({counts.min()}; {min_class} needed)'
     if residual_auc is not None and residual_auc >= auc_limit:
