@@ -87,14 +87,16 @@ def main():
     from fastai.callback.core import Callback
     from fastcls.train import train
     class _EpochProbs(Callback):
-        "Every epoch's validation probabilities, in the validation loader's order"
+        "Every epoch's validation probabilities of the fit, in the validation loader's order (fastai's get_preds and validate also send before_fit and after_epoch, but no before_train)"
         order = 60
-        def __init__(self): self.epochs = []
+        def __init__(self): self.epochs, self.trained = [], False
+        def before_train(self): self.trained = True
         def before_validate(self): self.ps, self.ys = [], []
         def after_batch(self):
-            if not self.training: self.ps.append(self.pred.float().softmax(-1).cpu()); self.ys.append(self.yb[0].cpu())
-        def after_epoch(self):  # an epoch of a fit (the final evaluation and TTA passes validate without one)
-            if self.ps: self.epochs.append((np.concatenate([p.numpy() for p in self.ps]), np.concatenate([y.numpy() for y in self.ys])))
+            if self.trained and not self.training: self.ps.append(self.pred.float().softmax(-1).cpu()); self.ys.append(self.yb[0].cpu())
+        def after_epoch(self):
+            if self.trained and self.ys: self.epochs.append((np.concatenate([p.numpy() for p in self.ps]), np.concatenate([y.numpy() for y in self.ys])))
+            self.trained = False
     kw = {}
     it = iter(o for o in rest if o != '--')
     for o in it:  # --no-x flags, and --key value options of fastcls_train, as train's keyword arguments
