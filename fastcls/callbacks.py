@@ -51,7 +51,7 @@ class History(Callback):
 
 # %% ../nbs/05b_callbacks.ipynb #7c71156f
 monitors = dict(valid_loss=('valid_loss', np.less), hter=('hter', np.less), auc=('roc_auc_score', np.greater),
-                balanced_accuracy=('balanced_accuracy_score', np.greater))
+                balanced_accuracy=('balanced_accuracy_score', np.greater), last=('valid_loss', np.less))  # 'last' keeps every epoch over the one before (its value: the validation loss)
 
 def monitor_metric(
     monitor:str, # a monitor's short name, one of `monitors`
@@ -150,7 +150,7 @@ class RunKeeper(Callback):
         if skipped_epoch(self): return
         vals = self.recorder.values[-1]
         val, tie = float(vals[self.idx]), float(vals[self.tie_idx])
-        better = is_better(val, tie, self.best, self.best_tie, self.comp, self.tie_comp)
+        better = self.monitor == 'last' or is_better(val, tie, self.best, self.best_tie, self.comp, self.tie_comp)  # 'last': the final epoch is kept
         if better: self.best, self.best_tie, self.wait = val, tie, 0
         else: self.wait += 1
         self._save(better)

@@ -159,7 +159,7 @@ def fit_recipe(
     mix:Annotated[str, dict(choices=list(mixes))]='none', # mix training images: 'mixup', 'cutmix' or 'none'
     ema:bool=True, # validate and keep an exponential moving average of the weights (timm's ModelEmaV3); --no-ema turns it off
     min_steps:int=400, # least number of optimizer steps when EPOCHS is not given: a small data set gets more epochs
-    monitor:Annotated[str, dict(choices=list(monitors))]='auc', # keep the best epoch by 'auc' (threshold- and prior-free), 'valid_loss' or 'hter'
+    monitor:Annotated[str, dict(choices=list(monitors))]='auc', # keep the best epoch by 'auc' (threshold- and prior-free), 'valid_loss' or 'hter', or the 'last' epoch (see bench/monitor.py)
     patience:int=0, # early stopping after this many epochs without improvement of MONITOR (0: off)
     deterministic:bool=True, # reproducible GPU kernels (cuDNN deterministic, no benchmark); --no-deterministic lets cuDNN pick the fastest kernels (faster on a GPU; results vary in the last digits)
     state:dict=None, # state.json of an interrupted fit of this run, to go on from
