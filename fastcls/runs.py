@@ -100,8 +100,9 @@ def _estimates(models, paths, learn, files, mean, threshold)->dict|None:
     "Label-free estimates of the figures on the images predicted, from the held-out scores of a run, a cross-validation or an ensemble (after the covariate check when the held-out images are at hand), or those a model.pkl keeps; None when the models keep none"
     one = Path(models[0]) if len(models) == 1 else None
     folder = None if one is None else one if one.is_dir() else one.parent
-    if folder is not None and any((folder/n).is_file() for n in ('valid_predictions.csv', 'oof_predictions.csv')):
-        v = read_predictions(folder)  # a run's validation or a cross-validation's out-of-fold probabilities, with their images
+    try: v = read_predictions(folder) if folder is not None else None  # a run's validation or a cross-validation's out-of-fold probabilities, with their images
+    except NotFound: v = None
+    if v is not None:
         vocab = prediction_classes(v)
         vp, vt, vf = v[[f'prob_{c}' for c in vocab]].values, v.target.astype(int).values, list(v.file)
     else:
