@@ -78,9 +78,13 @@ def heartbeat_s()->float:
     "Seconds between rank 0's heartbeats: `FASTCLS_HEARTBEAT`, 5 by default; a process waiting for rank 0 gives up after 12 heartbeats missed"
     return float(os.environ.get('FASTCLS_HEARTBEAT', 5))
 
+def _has_store()->bool:
+    "Whether the process group has a key-value store to reach: `accelerate launch` (and torch's launchers) set MASTER_ADDR and MASTER_PORT"
+    return 'MASTER_ADDR' in os.environ and 'MASTER_PORT' in os.environ
+
 def _store():
     "A client of the process group's key-value store (torch's TCPStore at MASTER_ADDR:MASTER_PORT, which `accelerate launch` sets), or None"
-    if 'MASTER_ADDR' not in os.environ or 'MASTER_PORT' not in os.environ: return None
+    if not _has_store(): return None
     return torch.distributed.TCPStore(os.environ['MASTER_ADDR'], int(os.environ['MASTER_PORT']), is_master=False, timeout=timedelta(seconds=60))
 
 def _prefix():
@@ -109,11 +113,13 @@ def stop_heartbeat():
     _beat['stop'].set(); _beat['thread'].join(timeout=10); _beat.clear()
 
 # %% ../nbs/05_distributed.ipynb #19c9ca0a
-def _wait_for(store, key, what):
-    "Wait until rank 0 sets `key` in `store`, as long as its heartbeat goes on"
+def _wait_for(key, what):
+    "Wait until rank 0 sets `key` in the process group's store, as long as its heartbeat goes on"
     beats, seen, stale = None, time.monotonic(), 12 * heartbeat_s()
     gone = (f"rank 0 stopped answering while {what} (no heartbeat for {stale:.0f} s): it died or was killed; its own output says why. "
             "The other processes stop too; start the run again (or resume it with --resume)")
+    try: store = _store()
+    except RuntimeError as e: raise FastclsError(gone) from e  # rank 0 held the store, and it is gone before this process asked
     while True:
         try:
             if store.check([key]): done = store.get(key).decode(); break
@@ -134,18 +140,18 @@ def rank0_alone(
     "Rank 0 runs the block while the others wait for it (skipping the block), as long as it takes while rank 0's heartbeat goes on; 12 heartbeats after it stops, they fail"
     if num_distrib() <= 1 or not torch.distributed.is_initialized(): yield True; return
     _waits[0] += 1
-    key, store = f'{_prefix()}/wait{_waits[0]}', _store()
-    if store is None:  # no store to wait on: a barrier, under the group's timeout
+    key = f'{_prefix()}/wait{_waits[0]}'
+    if not _has_store():  # no store to wait on: a barrier, under the group's timeout
         if not rank_distrib(): yield True
         else: yield False
         distrib_barrier(); return
     if not rank_distrib():
+        store, ok = _store(), False
         start_heartbeat()
-        ok = False
         try: yield True; ok = True
         finally: store.set(key, 'ok' if ok else 'failed')
         return
-    _wait_for(store, key, what)
+    _wait_for(key, what)
     yield False
 
 # %% ../nbs/05_distributed.ipynb #5c3d54eb
