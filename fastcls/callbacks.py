@@ -7,10 +7,10 @@ Docs: https://fastcls.github.io/fastcls/callbacks.html.md"""
 # %% auto #0
 __all__ = ['monitors', 'binary_monitors', 'monitor_digits', 'epoch_values', 'skipped_epoch', 'History', 'monitor_metric',
            'monitor_for', 'rng_state', 'set_rng_state', 'checkpoint_paths', 'tie_breaker', 'is_better', 'RunKeeper',
-           'ScalerState', 'MLflowCallback', 'EMA', 'ProgressiveSampling']
+           'ScalerState', 'MLflowCallback', 'TimeLimit', 'EMA', 'ProgressiveSampling']
 
 # %% ../nbs/05b_callbacks.ipynb #08d07f7b
-import json, os, shutil, random, importlib, warnings
+import json, os, shutil, random, importlib, warnings, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastcore.basics import store_attr, patch
@@ -238,3 +238,16 @@ def after_fit(self:MLflowCallback):
     "End the MLflow run (a later fit of the same learner resumes it) and drop the module, so that the learner exports"
     if getattr(self, 'ml', None) is not None: self.ml.end_run()
     self.ml = None
+
+# %% ../nbs/05b_callbacks.ipynb #4a9b4d68
+class TimeLimit(Callback):
+    "End the fit after an epoch when another as long would not end by `deadline` (a `time.time()`), keeping the best epoch so far; a later phase does not start after it"
+    order = Recorder.order + 3  # after the epoch's checkpoint set (RunKeeper)
+    def __init__(self, deadline:float): store_attr(); self.stopped, self.epochs, self.start = False, 0, None
+    def before_train(self):
+        if self.epochs and time.time() >= self.deadline: self.stopped = True; raise CancelFitException()
+        self.start = time.time()
+    def after_epoch(self):
+        if self.start is None: return  # not an epoch of training (get_preds, validate)
+        took, self.start, self.epochs = time.time() - self.start, None, self.epochs + 1
+        if self.epoch + 1 < self.n_epoch and time.time() + took > self.deadline: self.stopped = True; raise CancelFitException()

@@ -27,7 +27,7 @@ from .metric_rows import ci_keys, metric_row, ci_row
 from .thresholds import best_threshold, threshold_report, fold_thresholds
 from .calibrate import fit_calibration, calibration_report, calibration_text, calibrate_model, calibrate_probs, cross_fit
 from .predict import write_predictions, load_model, check_target, write_target, read_predictions
-from .train import train
+from .train import train, parse_duration
 from .config import save_config
 from .label_issues import write_label_issues
 from .model_card import write_model_card
@@ -94,6 +94,7 @@ def cross_validate(
     check_one_process('cross_validate')
     if kwargs.pop('valid_files', None) is not None: raise LabelError("cross_validate makes its own validation folds: leave out valid_files")
     kwargs.pop('valid_pct', None)
+    limit = parse_duration(kwargs.get('time_limit'))
     lab = {k: v for k, v in kwargs.items() if k in inspect.signature(read_labels).parameters}  # the same images as `train` reads
     df = add_groups(check_images(read_labels(data, **lab), skip_bad=kwargs.get('skip_bad', False)), kwargs.get('groups'), data)
     idx = cv_folds(df, folds, seed)
@@ -104,7 +105,9 @@ def cross_validate(
     for i, v in enumerate(idx):
         vf = cv/f'fold{i}_valid.txt'
         write_atomic(vf, ''.join(f'{Path(f).resolve()}\n' for f in df.file.iloc[v]))
-        r = train(data, out=cv, name=f'fold{i}', seed=seed, valid_files=str(vf), **run_pred_file({**kwargs, 'calibrate': 'none'}, cv/f'fold{i}'))  # calibrated once, on the out-of-fold predictions
+        left = limit - (time.time() - t0) if limit else None  # a time limit is shared by the folds still to train
+        fk = {**kwargs, 'calibrate': 'none', **({'time_limit': max(1., left / (folds - i))} if limit else {})}
+        r = train(data, out=cv, name=f'fold{i}', seed=seed, valid_files=str(vf), **run_pred_file(fk, cv/f'fold{i}'))  # calibrated once, on the out-of-fold predictions
         save_config(r.run); runs.append(r.run)
     return _cv_finish(cv, runs, folds, seed, kwargs, t0, groups)
 

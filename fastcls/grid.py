@@ -8,7 +8,7 @@ Docs: https://fastcls.github.io/fastcls/grid.html.md"""
 __all__ = ['grid_search']
 
 # %% ../nbs/08e_grid.ipynb #8855a673
-import json, re
+import json, re, time
 from datetime import datetime
 from pathlib import Path
 import numpy as np, pandas as pd, yaml
@@ -18,7 +18,7 @@ from .core import ConfigError, write_atomic
 from .bootstrap import paired_bootstrap
 from .metric_rows import metric_row, lower_better
 from .predict import read_predictions
-from .train import train
+from .train import train, parse_duration
 from .config import check_grid, grid_options, grid_points, save_config
 from .cv import cross_validate, check_one_process, run_pred_file
 from .compare import shared_predictions
@@ -44,11 +44,12 @@ def grid_search(
     grid = check_grid(grid)
     if both := set(grid_options(grid)) & set(kwargs): raise ConfigError(f"{', '.join(sorted(both))} is both in the grid and a fixed option")
     gdir = Path(out).resolve()/(name or f"{Path(data).resolve().name}-grid-{datetime.now():%Y%m%d-%H%M%S}")
-    rows = []
-    for i, params in enumerate(grid_points(grid)):
+    rows, points, t0, limit = [], grid_points(grid), time.time(), parse_duration(kwargs.get('time_limit'))
+    for i, params in enumerate(points):
         pn = _point_name(i, params)
-        if folds: r = cross_validate(data, folds=folds, out=gdir, name=pn, **params, **kwargs); m, sd = r.mean, r.std
-        else: r = train(data, out=gdir, name=pn, **run_pred_file({**params, **kwargs}, gdir/pn)); save_config(r.run); m, sd = metric_row(r), {}
+        kw = {**kwargs, **({'time_limit': max(1., (limit - (time.time() - t0)) / (len(points) - i))} if limit else {})}  # a time limit is shared by the points still to train
+        if folds: r = cross_validate(data, folds=folds, out=gdir, name=pn, **params, **kw); m, sd = r.mean, r.std
+        else: r = train(data, out=gdir, name=pn, **run_pred_file({**params, **kw}, gdir/pn)); save_config(r.run); m, sd = metric_row(r), {}
         rows.append(dict(**params, **{k: m[k] for k in ('roc_auc', 'hter', 'far', 'frr', 'accuracy', 'balanced_accuracy', 'f1')},
                          **{f'{k}_std': sd[k] for k in ('roc_auc', 'hter', 'f1') if k in sd}, seconds=r.seconds, run=r.run))
     if metric in lower_better and all(np.isnan(r[metric]) for r in rows):

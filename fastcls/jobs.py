@@ -132,6 +132,6 @@ def tune_job(
     if data is None: raise ConfigError('Give a data folder (or data in the config file)')
     space = load_space(space) if isinstance(space, (str, Path)) else space
     varied = {*(space or default_space), *(['arch'] if own.get('archs') else [])}
-    res = tune(data, space, **own, **{k: v for k, v in opts.items() if k not in varied and k != 'data'})  # the space wins over the config file
+    res = tune(data, space=space, **own, **{k: v for k, v in opts.items() if k not in varied and k != 'data'})  # the space wins over the config file
     track_run(res.best_run, _table(table, Path(res.run).parent))
     return res
