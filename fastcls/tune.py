@@ -173,14 +173,15 @@ def tune(
     tdir.mkdir(parents=True, exist_ok=True)
     seed = kwargs.get('seed', 42)
     hold_files, hold_labels = _holdout(data, tdir, holdout, seed, kwargs)
-    if hold_files: kwargs = {**kwargs, 'exclude': str(tdir/'holdout.txt')}
+    user_exclude = kwargs.get('exclude')
+    if hold_files: kwargs = {**kwargs, 'exclude': str(tdir/'holdout.txt')}  # the held-out images and the user's own exclusions
     if metric != 'balanced_accuracy' and hold_labels and len(set(hold_labels)) > 2:
         print(f"note: {metric} is for two classes; with {len(set(hold_labels))} classes the search optimises balanced_accuracy"); metric = 'balanced_accuracy'
     study = _open_study(storage, tdir, study_name or tdir.name, metric, seed, startup_trials, prune_after)
     if first and not study.trials:
         for p in first: study.enqueue_trial(p)
     _search(study, data, tdir, space, metric, kwargs, trials, t0, limit)
-    return _tune_finish(study, tdir, metric, kwargs, hold_files, hold_labels, t0, limit)
+    return _tune_finish(study, tdir, metric, {**kwargs, 'exclude': user_exclude}, hold_files, hold_labels, t0, limit)
 
 # %% ../nbs/08c_tune.ipynb #db69aaeb
 _finished = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -195,7 +196,8 @@ def _search(study, data, tdir, space, metric, kwargs, trials, t0, limit):
               (' (ended at the time limit)' if trial.user_attrs.get('stopped_at_time_limit') else ''), flush=True)
         if len(done) >= trials: study.stop()
         elif not time_for_another([t.user_attrs['seconds'] for t in done if 'seconds' in t.user_attrs], time.time() - t0, limit):
-            print(f"time limit: {limit - (time.time() - t0):.0f} s left, less than the median trial takes; the search stops here"); study.stop()
+            left = limit - (time.time() - t0)
+            print(f"time limit: {left:.0f} s left, less than the median trial takes; the search stops here" if left > 0 else "time limit reached: the search stops here"); study.stop()
     left = trials - sum(t.state in _finished for t in study.trials)
     if left <= 0: print(f"the study already holds {trials} finished trials: nothing to run (give more --trials to go on)"); return
     deadline = t0 + limit if limit else None
@@ -215,7 +217,7 @@ def _tune_finish(study, tdir, metric, kwargs, hold_files, hold_labels, t0, limit
     best = study.best_trial
     table = study.trials_dataframe(attrs=('number', 'value', 'state', 'params', 'user_attrs', 'duration'))
     write_atomic(tdir/'trials.csv', table.to_csv(index=False))
-    fixed = {k: v for k, v in kwargs.items() if k not in ('cbs', 'exclude')}
+    fixed = {k: v for k, v in kwargs.items() if k != 'cbs' and not (k == 'exclude' and v is None)}
     best_opts = json.loads(json.dumps({**fixed, **best.params}, default=str))
     write_atomic(tdir/'best.yaml', yaml.safe_dump(best_opts, sort_keys=False))
     try: imp = {k: float(v) for k, v in optuna.importance.get_param_importances(study).items()}
