@@ -255,6 +255,8 @@ def _run(a:dict, cbs, t0, state=None, saved=None, resume_changed=False)->AttrDic
     except torch.cuda.OutOfMemoryError as e:
         raise FastclsError(f"The GPU ran out of memory training {a['arch']} at size {plan.get('size', a['size'])} with batches of {a['bs']} in {learn.precision}: "
                            f"lower --bs or --size, use --precision bf16 or fp16, or a smaller --arch; {run} keeps what was trained so far") from e
+    if learn.time_plan and not rank:  # the plan, with whether the fit ended early, replaces the one written before the fit
+        write_atomic(run/'settings.json', json.dumps({**json.loads((run/'settings.json').read_text()), 'time_plan': learn.time_plan}, indent=2, default=str))
     if num_distrib() > 1:
         teardown_distrib()
         if rank: return AttrDict(run=str(run), rank=rank)

@@ -8,7 +8,7 @@ Docs: https://fastcls.github.io/fastcls/tune.html.md"""
 __all__ = ['default_space', 'metric_names', 'time_for_another', 'check_space', 'load_space', 'suggest', 'TrialReporter', 'tune']
 
 # %% ../nbs/08c_tune.ipynb #3108d011
-import json, os, re, time, statistics, warnings
+import json, os, time, statistics, warnings
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -23,7 +23,7 @@ from .labels import read_labels, check_images
 from .groups import add_groups
 from .callbacks import epoch_values
 from .reports import predictions_report, report_text, multiclass_text
-from .metric_rows import metric_row, ci_row, lower_better
+from .metric_rows import metric_row, lower_better
 from .predict import load_model, predict_files
 from .train import train, parse_duration
 from .config import check_options, check_grid, save_config
@@ -101,11 +101,14 @@ class TrialReporter(Callback):
         if self._late(): self.limited = True; raise CancelFitException()
 
 # %% ../nbs/08c_tune.ipynb #bdece216
+def _labels(data, kwargs):
+    "The label table of `data` as the trials read it (with the label options among the fixed train options)"
+    return read_labels(data, **{k: kwargs[k] for k in ('labels', 'images', 'file_col', 'label_col', 'exclude', 'order') if kwargs.get(k) is not None})
+
 def _holdout(data, tdir, frac, seed, kwargs)->tuple:
     "The held-out images (written to `tdir/holdout.txt`, every trial's exclusion list) and their labels, or (None, None) for `frac` 0"
     if not frac: return None, None
-    lab = {k: kwargs[k] for k in ('labels', 'images', 'file_col', 'label_col', 'exclude', 'order') if kwargs.get(k) is not None}
-    df = add_groups(check_images(read_labels(data, **lab), skip_bad=kwargs.get('skip_bad', False)), kwargs.get('groups'), data)
+    df = add_groups(check_images(_labels(data, kwargs), skip_bad=kwargs.get('skip_bad', False)), kwargs.get('groups'), data)
     if not 0 < frac <= 0.5: raise ConfigError(f"holdout {frac}: hold out a share of the images between 0 and 0.5 (0 for none)")
     hold = df.iloc[np.sort(cv_folds(df, max(2, round(1 / frac)), seed)[0])]
     listed = [*(Path(data)/kwargs['exclude']).read_text().split('\n'), ''] if kwargs.get('exclude') else []  # the user's own exclusions stay excluded
@@ -175,8 +178,8 @@ def tune(
     hold_files, hold_labels = _holdout(data, tdir, holdout, seed, kwargs)
     user_exclude = kwargs.get('exclude')
     if hold_files: kwargs = {**kwargs, 'exclude': str(tdir/'holdout.txt')}  # the held-out images and the user's own exclusions
-    if metric != 'balanced_accuracy' and hold_labels and len(set(hold_labels)) > 2:
-        print(f"note: {metric} is for two classes; with {len(set(hold_labels))} classes the search optimises balanced_accuracy"); metric = 'balanced_accuracy'
+    if metric != 'balanced_accuracy' and (k := _labels(data, kwargs).label.nunique()) > 2:
+        print(f"note: {metric} is for two classes; with {k} classes the search optimises balanced_accuracy"); metric = 'balanced_accuracy'
     study = _open_study(storage, tdir, study_name or tdir.name, metric, seed, startup_trials, prune_after)
     if first and not study.trials:
         for p in first: study.enqueue_trial(p)
