@@ -27,7 +27,7 @@ from .metric_rows import ci_keys, metric_row, ci_row
 from .thresholds import best_threshold, threshold_report, fold_thresholds
 from .calibrate import fit_calibration, calibration_report, calibration_text, calibrate_model, calibrate_probs, cross_fit
 from .predict import write_predictions, load_model, check_target, write_target, read_predictions
-from .train import train, parse_duration
+from .train import train, parse_duration, limit_share
 from .config import save_config
 from .label_issues import write_label_issues
 from .model_card import write_model_card
@@ -105,8 +105,7 @@ def cross_validate(
     for i, v in enumerate(idx):
         vf = cv/f'fold{i}_valid.txt'
         write_atomic(vf, ''.join(f'{Path(f).resolve()}\n' for f in df.file.iloc[v]))
-        left = limit - (time.time() - t0) if limit else None  # a time limit is shared by the folds still to train
-        fk = {**kwargs, 'calibrate': 'none', **({'time_limit': max(1., left / (folds - i))} if limit else {})}
+        fk = {**kwargs, 'calibrate': 'none', **limit_share(limit, t0, folds - i)}  # a time limit is shared by the folds still to train
         r = train(data, out=cv, name=f'fold{i}', seed=seed, valid_files=str(vf), **run_pred_file(fk, cv/f'fold{i}'))  # calibrated once, on the out-of-fold predictions
         save_config(r.run); runs.append(r.run)
     return _cv_finish(cv, runs, folds, seed, kwargs, t0, groups)

@@ -18,7 +18,7 @@ from .core import ConfigError, write_atomic
 from .bootstrap import paired_bootstrap
 from .metric_rows import metric_row, lower_better
 from .predict import read_predictions
-from .train import train, parse_duration
+from .train import train, parse_duration, limit_share
 from .config import check_grid, grid_options, grid_points, save_config
 from .cv import cross_validate, check_one_process, run_pred_file
 from .compare import shared_predictions
@@ -47,7 +47,7 @@ def grid_search(
     rows, points, t0, limit = [], grid_points(grid), time.time(), parse_duration(kwargs.get('time_limit'))
     for i, params in enumerate(points):
         pn = _point_name(i, params)
-        kw = {**kwargs, **({'time_limit': max(1., (limit - (time.time() - t0)) / (len(points) - i))} if limit else {})}  # a time limit is shared by the points still to train
+        kw = {**kwargs, **limit_share(limit, t0, len(points) - i)}  # a time limit is shared by the points still to train
         if folds: r = cross_validate(data, folds=folds, out=gdir, name=pn, **params, **kw); m, sd = r.mean, r.std
         else: r = train(data, out=gdir, name=pn, **run_pred_file({**params, **kw}, gdir/pn)); save_config(r.run); m, sd = metric_row(r), {}
         rows.append(dict(**params, **{k: m[k] for k in ('roc_auc', 'hter', 'far', 'frr', 'accuracy', 'balanced_accuracy', 'f1')},

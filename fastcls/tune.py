@@ -17,11 +17,11 @@ import optuna, sqlalchemy
 from optuna.trial import TrialState
 from fastcore.basics import AttrDict, store_attr
 from fastcore.meta import delegates
-from fastai.callback.core import Callback, CancelFitException
+from fastai.callback.core import Callback
 from .core import FastclsError, ConfigError, write_atomic, save_fig
 from .labels import read_labels, check_images
 from .groups import add_groups
-from .callbacks import epoch_values
+from .callbacks import epoch_values, TimeLimit
 from .reports import predictions_report, report_text, multiclass_text
 from .metric_rows import metric_row, lower_better
 from .predict import load_model, predict_files
@@ -83,22 +83,19 @@ def suggest(
 metric_names = dict(hter='hter', roc_auc='roc_auc_score', balanced_accuracy='balanced_accuracy_score')  # fastai's names of the figures logged after each epoch
 
 class TrialReporter(Callback):
-    "Report the validation METRIC after each epoch to an Optuna trial at the share of the schedule done (percent), prune when the pruner says so, and end the fit at `deadline`"
+    "Report the validation METRIC after each epoch to an Optuna trial at the share of the schedule done (percent), and prune when the pruner says so"
     order = 60  # after the Recorder has the epoch's figures
-    def __init__(self, trial, metric='hter', deadline:float=None): store_attr(); self.limited, self.reported, self.epochs, self.in_train = False, [], 0, False
-    def _late(self)->bool: return self.deadline is not None and time.time() >= self.deadline
-    def before_train(self):
-        if self.epochs and self._late(): self.limited = True; raise CancelFitException()  # a later phase of a trial the limit ended (every trial trains an epoch)
-        self.in_train = True
+    def __init__(self, trial, metric='hter'): store_attr(); self.reported, self.in_train = [], False
+    def before_train(self): self.in_train = True
+    def after_fit(self): self.in_train = False  # a fit another callback ended inside an epoch (`TimeLimit`, before this one in the epoch's order)
     def after_epoch(self):
         if not self.in_train: return  # not an epoch of training: fastai's get_preds sends after_epoch too (and epochs a resumed run skips have none)
-        self.in_train, self.epochs = False, self.epochs + 1
+        self.in_train = False
         if self.opt.frozen_idx: return  # head-only epochs
         v, step = epoch_values(self.recorder).get(metric_names[self.metric]), round(100 * (self.epoch + 1) / self.n_epoch)
         if v is not None and np.isfinite(v) and step < 100:  # the last epoch is no point to stop at: the trial is trained
             self.trial.report(v, step); self.reported.append((step, v))
             if self.trial.should_prune(): raise optuna.TrialPruned(f"{self.metric} {v:.4f} after {step}% of its schedule, worse than the median of the trials before at that point")
-        if self._late(): self.limited = True; raise CancelFitException()
 
 # %% ../nbs/08c_tune.ipynb #bdece216
 def _labels(data, kwargs):
@@ -136,15 +133,15 @@ def _open_study(storage, tdir, name, metric, seed, startup_trials, prune_after):
 def _objective(trial, data, tdir, space, metric, kwargs, deadline):
     "Train the options `suggest` proposes as a run `trial-NNN` of the search folder; the kept epoch's `metric`"
     params, run = suggest(trial, space), tdir/f'trial-{trial.number:03d}'
-    rep, t0 = TrialReporter(trial, metric, deadline), time.time()
+    rep, limit, t0 = TrialReporter(trial, metric), [TimeLimit(deadline)] if deadline else [], time.time()
     trial.set_user_attr('run', str(run))
     opts = run_pred_file({k: v for k, v in kwargs.items() if k != 'cbs'}, run)
-    try: r = train(data, out=tdir, name=run.name, cbs=[*(kwargs.get('cbs') or []), rep], **{**opts, **params})
+    try: r = train(data, out=tdir, name=run.name, cbs=[*(kwargs.get('cbs') or []), rep, *limit], **{**opts, **params})
     finally: trial.set_user_attr('seconds', round(time.time() - t0, 1)); trial.set_user_attr('reported', rep.reported)
     save_config(r.run)
     m = metric_row(r)
     for k in ('roc_auc', 'hter', 'balanced_accuracy'): trial.set_user_attr(k, None if np.isnan(m[k]) else m[k])
-    if rep.limited: trial.set_user_attr('stopped_at_time_limit', True)
+    if limit and limit[0].stopped: trial.set_user_attr('stopped_at_time_limit', True)
     return m[metric]
 
 # %% ../nbs/08c_tune.ipynb #285e1cea
